@@ -1,0 +1,1 @@
+"""Authentication and authorization: users, privileges, credential checks."""
