@@ -1,0 +1,363 @@
+"""
+twisted.cred checkers for Kapacitor's three kinds of credentials.
+
+* ``BcryptChecker`` (``IUsernamePassword``): bcrypt in a dedicated thread pool,
+  never on the reactor; the original's fast path (random salt + sha256 of the
+  password, kept one hour) compared with ``hmac.compare_digest``; an unknown
+  user costs the same bcrypt work as a wrong password.
+* ``JWTChecker`` (``IBearerToken``): HMAC-signed tokens with ``exp`` and
+  ``username`` claims, Kapacitor's messages.
+* ``SubscriptionChecker`` (``ISubscriptionToken``): InfluxDB subscription
+  tokens, stored as users named ``_sub:<token>``.
+
+Each returns the username as the avatar ID; the realm builds the avatar.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import warnings
+from typing import Dict, Optional, Tuple
+
+import attrs
+import bcrypt
+import jwt
+from twisted.cred.checkers import ICredentialsChecker
+from twisted.cred.credentials import IUsernamePassword
+from twisted.cred.error import UnauthorizedLogin
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from kapacitord_tw import gocompat
+from kapacitord_tw.auth.credentials import IBearerToken, ISubscriptionToken
+from kapacitord_tw.auth.privileges import valid_username
+
+BCRYPT_MAX_PASSWORD = 72
+PASSWORD_CACHE_SECONDS = 3600.0
+AUTHORIZATION_FAILED = "authorization failed"
+
+
+class Throttled(Exception):
+    """Too many failed logins: retry after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+class LoginFailed(UnauthorizedLogin):
+    """An UnauthorizedLogin whose text is Kapacitor's 401 message."""
+
+    def __init__(self, message: str = AUTHORIZATION_FAILED):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def hash_password(password: bytes, cost: int) -> bytes:
+    """bcrypt a password (call in a worker thread)."""
+    return bcrypt.hashpw(password, bcrypt.gensalt(rounds=cost))
+
+
+def _check(password: bytes, hashed: bytes) -> bool:
+    try:
+        return bcrypt.checkpw(password, hashed)
+    except ValueError:
+        return False
+
+
+@attrs.frozen
+class _CachedPassword:
+    salt: bytes
+    digest: bytes
+    expires: float
+    hashed: bytes
+
+
+class PasswordCache:
+    """username → sha256(salt || password) after a successful bcrypt check."""
+
+    def __init__(self, clock):
+        self._clock = clock
+        self._entries: Dict[str, _CachedPassword] = {}
+
+    def matches(self, name: str, password: bytes, hashed: bytes) -> bool:
+        entry = self._entries.get(name)
+        if entry is None:
+            return False
+        if self._clock.seconds() >= entry.expires or entry.hashed != hashed:
+            del self._entries[name]
+            return False
+        digest = hashlib.sha256(entry.salt + password).digest()
+        return hmac.compare_digest(digest, entry.digest)
+
+    def remember(self, name: str, password: bytes, hashed: bytes) -> None:
+        salt = os.urandom(32)
+        self._entries[name] = _CachedPassword(
+            salt=salt,
+            digest=hashlib.sha256(salt + password).digest(),
+            expires=self._clock.seconds() + PASSWORD_CACHE_SECONDS,
+            hashed=hashed,
+        )
+
+    def forget(self, name: str) -> None:
+        self._entries.pop(name, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@implementer(ICredentialsChecker)
+class BcryptChecker:
+    """Username/password against the user DB."""
+
+    credentialInterfaces = (IUsernamePassword,)
+    log = Logger()
+
+    def __init__(self, userdb, workers, clock, cost: int, throttle=None):
+        self._userdb = userdb
+        self._throttle = throttle
+        self._workers = workers
+        self.password_cache = PasswordCache(clock)
+        self._cost = cost
+        self._dummy_hash: Optional[bytes] = None
+        userdb.subscribe(self.password_cache.forget)
+
+    def _dummy(self) -> Deferred:
+        """A hash of the configured cost for users that do not exist."""
+        if self._dummy_hash is not None:
+            return succeed(self._dummy_hash)
+        d = self._workers.run(hash_password, os.urandom(16), self._cost)
+
+        def keep(hashed):
+            self._dummy_hash = hashed
+            return hashed
+
+        return d.addCallback(keep)
+
+    def requestAvatarId(self, credentials):
+        name = credentials.username
+        if isinstance(name, bytes):
+            name = name.decode("utf-8", "surrogateescape")
+        password = credentials.password
+        if isinstance(password, str):
+            password = password.encode("utf-8", "surrogateescape")
+        client = getattr(credentials, "client", "")
+        if not name:
+            return fail(LoginFailed("username required"))
+        user = self._userdb.lookup(name)
+        if (
+            user is not None
+            and user.hash
+            and len(password) <= BCRYPT_MAX_PASSWORD
+            and self.password_cache.matches(name, password, user.hash)
+        ):
+            return succeed(name)
+        if self._throttle is not None:
+            wait = self._throttle.retry_after(name, client)
+            if wait:
+                return fail(Throttled(wait))
+        if len(password) > BCRYPT_MAX_PASSWORD:
+            # bcrypt would refuse (or silently truncate) it: a failed login.
+            self._failed(name, client)
+            return fail(LoginFailed())
+        if user is not None and user.hash:
+            d = self._workers.run(_check, password, user.hash)
+            d.addCallback(self._checked, name, client, password, user.hash)
+            return d
+        # Unknown or hash-less user: spend the same bcrypt work, then fail.
+        d = self._dummy()
+        d.addCallback(lambda dummy: self._workers.run(_check, password, dummy))
+        d.addCallback(lambda _ok: self._refuse(name, client))
+        return d
+
+    def _failed(self, name: str, client: str) -> None:
+        if self._throttle is not None:
+            self._throttle.failed(name, client)
+
+    def _checked(self, ok: bool, name: str, client: str, password: bytes, hashed: bytes):
+        if not ok:
+            self._userdb.evict(name)
+            self._failed(name, client)
+            raise LoginFailed()
+        current = self._userdb.lookup(name)
+        if current is None or current.hash != hashed:
+            # Changed or deleted while bcrypt ran: the old password is stale.
+            raise LoginFailed()
+        self.password_cache.remember(name, password, hashed)
+        if self._throttle is not None:
+            self._throttle.succeeded(name, client)
+        return name
+
+    def _refuse(self, name: str, client: str):
+        self._failed(name, client)
+        raise LoginFailed()
+
+
+# ------------------------------------------------------------------- JWT
+
+_HMAC = {"HS256", "HS384", "HS512"}
+_KNOWN_ALGS = _HMAC | {
+    "RS256", "RS384", "RS512", "ES256", "ES384", "ES512",
+    "PS256", "PS384", "PS512", "EdDSA", "none",
+}
+
+
+def _b64_segment(segment: str) -> bytes:
+    """golang-jwt's DecodeSegment (RawURLEncoding) with Go's error text."""
+    for index, ch in enumerate(segment):
+        if not (ch.isascii() and (ch.isalnum() or ch in "-_")):
+            if ch == "=":
+                break
+            raise ValueError(f"illegal base64 data at input byte {index}")
+    stripped = segment.rstrip("=")
+    if len(stripped) % 4 == 1:
+        raise ValueError(f"illegal base64 data at input byte {len(stripped) - 1}")
+    try:
+        return base64.urlsafe_b64decode(stripped + "=" * (-len(stripped) % 4))
+    except (binascii.Error, ValueError):
+        raise ValueError("illegal base64 data at input byte 0") from None
+
+
+def _json_object(raw: bytes) -> dict:
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"invalid character in JSON: {e}") from None
+    if not isinstance(value, dict):
+        raise ValueError("json: cannot unmarshal into Go value of type map[string]interface {}")
+    return value
+
+
+def _number(value) -> Optional[float]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+@implementer(ICredentialsChecker)
+class JWTChecker:
+    """Bearer tokens signed with ``[http] shared-secret`` (HMAC only)."""
+
+    credentialInterfaces = (IBearerToken,)
+
+    def __init__(self, shared_secret: str, clock, userdb=None):
+        self._secret = shared_secret.encode("utf-8")
+        self._clock = clock
+        self._userdb = userdb
+
+    def requestAvatarId(self, credentials):
+        try:
+            return succeed(self._verify(credentials.token))
+        except LoginFailed as e:
+            return fail(e)
+
+    def _invalid(self, why: str) -> LoginFailed:
+        return LoginFailed(f"invalid token: {why}")
+
+    def _verify(self, token: str) -> str:
+        if not self._secret:
+            # Deliberate fix (reference §10 #2): no key, no bearer tokens.
+            raise LoginFailed(
+                "bearer tokens are not configured: [http] shared-secret is empty"
+            )
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise self._invalid("token contains an invalid number of segments")
+        try:
+            header = _json_object(_b64_segment(parts[0]))
+            claims = _json_object(_b64_segment(parts[1]))
+        except ValueError as e:
+            raise self._invalid(str(e)) from None
+        alg = header.get("alg")
+        if not isinstance(alg, str) or not alg:
+            raise self._invalid("signing method (alg) is unspecified.")
+        if alg not in _KNOWN_ALGS:
+            raise self._invalid("signing method (alg) is unavailable.")
+        if alg not in _HMAC:
+            raise self._invalid(f"unexpected signing method: {alg}")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                jwt.decode(
+                    token,
+                    self._secret,
+                    algorithms=[alg],
+                    options={
+                        "verify_signature": True,
+                        "verify_exp": False,
+                        "verify_iat": False,
+                        "verify_nbf": False,
+                        "verify_aud": False,
+                        "verify_iss": False,
+                    },
+                )
+        except jwt.InvalidSignatureError:
+            raise self._invalid("signature is invalid") from None
+        except jwt.PyJWTError as e:
+            raise self._invalid(str(e)) from None
+        self._check_times(claims)
+        exp = _number(claims.get("exp"))
+        if exp is None or exp <= 0:
+            raise LoginFailed("token expiration required")
+        username = claims.get("username")
+        if not isinstance(username, str):
+            raise LoginFailed("username in token must be a string")
+        if not username:
+            raise LoginFailed("token must contain a username")
+        if self._userdb is not None and self._userdb.lookup(username) is None:
+            raise LoginFailed(
+                f"retrieving user {gocompat.go_quote(username)} from store: no user exists"
+            )
+        return username
+
+    def _check_times(self, claims: dict) -> None:
+        now = self._clock.seconds()
+        problem = None
+        if "exp" in claims and claims["exp"] != 0:
+            exp = _number(claims["exp"])
+            if exp is None or exp < 0 or now > exp:
+                problem = "Token is expired"
+        if "iat" in claims:
+            iat = _number(claims["iat"])
+            if iat is None or now < iat:
+                problem = "Token used before issued"
+        if "nbf" in claims:
+            nbf = _number(claims["nbf"])
+            if nbf is None or now < nbf:
+                problem = "Token is not valid yet"
+        if problem:
+            raise self._invalid(problem)
+
+
+@implementer(ICredentialsChecker)
+class SubscriptionChecker:
+    """``~subscriber:<token>`` → the user ``_sub:<token>``."""
+
+    credentialInterfaces = (ISubscriptionToken,)
+
+    def __init__(self, userdb):
+        self._userdb = userdb
+
+    def requestAvatarId(self, credentials):
+        token = credentials.token
+        if not valid_username(token):
+            return fail(LoginFailed(f"token must be a valid username: {gocompat.go_quote(token)}"))
+        name = "_sub:" + token
+        if self._userdb.lookup(name) is None:
+            return fail(LoginFailed("invalid subscription token"))
+        return succeed(name)
+
+
+def split_password(password) -> Tuple[bytes, bool]:
+    """Encode a password and say whether bcrypt can take it."""
+    raw = password.encode("utf-8") if isinstance(password, str) else password
+    return raw, len(raw) <= BCRYPT_MAX_PASSWORD

@@ -1,0 +1,104 @@
+"""
+The guard: the one place where every request is authenticated through the
+cred ``Portal`` and authorized by method and path (reference §2.2–§2.3,
+§2.7).  401 and 403 bodies are Kapacitor's compact error bodies.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from twisted.cred.error import UnauthorizedLogin, UnhandledCredentials
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.logger import Logger
+
+from kapacitord_tw.auth import credentials as creds
+from kapacitord_tw.auth.checkers import AUTHORIZATION_FAILED, Throttled
+from kapacitord_tw.auth.privileges import (
+    ADMIN_USER,
+    User,
+    api_resource,
+    authorization_error_message,
+    required_privilege,
+)
+from kapacitord_tw.auth.realm import IUserAvatar
+from kapacitord_tw.auth.workers import WorkersBusy
+from kapacitord_tw.http.errors import APIError
+
+
+def unauthorized(message: str) -> APIError:
+    return APIError(401, message, pretty=False)
+
+
+def forbidden(user: User, method: str, path: str) -> APIError:
+    privilege = required_privilege(method)
+    return APIError(403, authorization_error_message(user.name, privilege, path), pretty=False)
+
+
+class Guard:
+    """Authenticate (portal) and authorize (privileges) one request."""
+
+    log = Logger()
+
+    def __init__(self, portal, enabled: bool, stats):
+        self._portal = portal
+        self.enabled = enabled
+        self._stats = stats
+
+    def anonymous(self) -> User:
+        """The user of unauthenticated requests (auth off, bypass routes)."""
+        return ADMIN_USER
+
+    def authenticate(self, request) -> Deferred:
+        if not self.enabled:
+            return succeed(ADMIN_USER)
+        parsed = creds.parse_credentials(request)
+        if parsed is None:
+            self._stats.incr("auth_fail")
+            return fail(unauthorized("unable to parse authentication credentials"))
+        if parsed.kind == creds.PASSWORD and not parsed.username:
+            self._stats.incr("auth_fail")
+            return fail(unauthorized("username required"))
+        d = self._portal.login(parsed.credentials, None, IUserAvatar)
+        d.addCallback(_avatar)
+        d.addErrback(self._rejected, request, parsed)
+        return d
+
+    def _rejected(self, failure, request, parsed):
+        if failure.check(Throttled):
+            self._stats.incr("auth_fail")
+            wait = failure.value.retry_after
+            request.setHeader(b"Retry-After", str(wait).encode("ascii"))
+            raise APIError(429, f"too many failed logins, retry after {wait}s", pretty=False)
+        if failure.check(WorkersBusy):
+            request.setHeader(b"Retry-After", b"1")
+            raise APIError(503, "authentication is busy, retry later", pretty=False)
+        if failure.check(UnhandledCredentials):
+            message = AUTHORIZATION_FAILED
+        elif failure.check(UnauthorizedLogin):
+            message = str(failure.value) or AUTHORIZATION_FAILED
+        else:
+            return failure
+        if parsed.kind == creds.PASSWORD:
+            self._stats.incr("auth_fail")
+        self.log.info(
+            "authentication failed for {username} from {client}: {reason}",
+            username=parsed.username or parsed.kind,
+            client=_client_address(request),
+            reason=message,
+        )
+        raise unauthorized(message)
+
+    def authorize(self, user: User, method: str, path: str) -> None:
+        if not user.authorize(required_privilege(method), api_resource(path)):
+            raise forbidden(user, method, path)
+
+
+def _avatar(result) -> User:
+    _interface, user, _logout = result
+    return user
+
+
+def _client_address(request) -> str:
+    peer = request.getClientAddress()
+    return getattr(peer, "host", "") or ""

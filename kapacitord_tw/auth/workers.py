@@ -1,0 +1,64 @@
+"""
+A dedicated thread pool for bcrypt, sized to the CPUs and kept apart from
+the reactor's own pool (so name resolution is never starved).  Its queue is
+bounded: past ``max_pending`` calls, new work is refused at once with
+``WorkersBusy`` instead of piling up behind a password-guessing storm.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred, fail, maybeDeferred
+from twisted.internet.threads import deferToThreadPool
+from twisted.python.threadpool import ThreadPool
+
+
+class WorkersBusy(Exception):
+    """Too many CPU-bound calls are already queued."""
+
+
+class CPUWorkers(Service):
+    """``run(f, *args)`` in a worker thread; a Service so it stops cleanly."""
+
+    def __init__(self, reactor, max_pending: int = 64, threads: int | None = None):
+        self._reactor = reactor
+        self.threads = threads or os.cpu_count() or 1
+        self._pool = ThreadPool(minthreads=0, maxthreads=self.threads, name="kapacitord-cpu")
+        self.max_pending = max_pending
+        self.pending = 0
+
+    def startService(self):
+        super().startService()
+        self._pool.start()
+
+    def stopService(self):
+        super().stopService()
+        self._pool.stop()
+
+    def run(self, function: Callable, *args) -> Deferred:
+        if self.pending >= self.max_pending:
+            return fail(WorkersBusy())
+        if not self._pool.started:
+            self._pool.start()
+        self.pending += 1
+        d = deferToThreadPool(self._reactor, self._pool, function, *args)
+
+        def done(result):
+            self.pending -= 1
+            return result
+
+        d.addBoth(done)
+        return d
+
+
+class InlineWorkers:
+    """Runs work synchronously: a deterministic stand-in for unit tests."""
+
+    pending = 0
+    max_pending = 1 << 30
+
+    def run(self, function: Callable, *args) -> Deferred:
+        return maybeDeferred(function, *args)

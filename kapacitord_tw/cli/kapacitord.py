@@ -1,0 +1,251 @@
+"""
+``kapacitord``: the original's Go-style command line (reference §4.9).
+
+    kapacitord [run] [-config FILE] [-pidfile FILE] [-hostname NAME]
+               [-log-file FILE] [-log-level LEVEL]
+    kapacitord config [-config FILE] [-hostname NAME]
+    kapacitord version
+    kapacitord help [command]
+
+``run`` stays in the foreground, stops gracefully on SIGTERM/SIGINT and
+exits 0; every fatal error is printed to stderr and exits 1.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import List, Optional
+
+from kapacitord_tw import __version__
+from kapacitord_tw.cli.goflags import FlagError, HelpRequested, parse_flags
+from kapacitord_tw.config import loader as config_load
+from kapacitord_tw.config.render import render_toml
+
+USAGE = """\
+Configure and start a Kapacitor server (kapacitord-tw).
+
+Usage:
+
+        kapacitord [[command] [arguments]]
+
+The commands are:
+
+    config               display the default configuration
+    help                 display this help message
+    run                  run node with existing configuration
+    version              displays the Kapacitor version
+
+"run" is the default command.
+
+Use "kapacitord help [command]" for more information about a command.
+"""
+
+RUN_USAGE = """\
+Runs the Kapacitor server.
+
+Usage: kapacitord run [flags]
+
+    -config <path>
+            Set the path to the configuration file.
+            This defaults to the environment variable KAPACITOR_CONFIG_PATH,
+            ~/.kapacitor/kapacitor.conf, or /etc/kapacitor/kapacitor.conf if a file
+            is present at any of these locations.
+            Disable the automatic loading of a configuration file using
+            the null device (such as /dev/null).
+    -hostname <name>
+            Override the hostname, the 'hostname' configuration
+            option will be overridden.
+    -pidfile <path>
+            Write process ID to a file.
+    -log-file <path>
+            Write logs to a file.
+    -log-level <level>
+            Sets the log level. One of debug,info,error.
+"""
+
+CONFIG_USAGE = """\
+Displays the default configuration.
+
+Usage: kapacitord config [flags]
+
+    -config <path>
+            Set the path to the initial configuration file.
+            This defaults to the environment variable KAPACITOR_CONFIG_PATH,
+            ~/.kapacitor/kapacitor.conf, or /etc/kapacitor/kapacitor.conf if a file
+            is present at any of these locations.
+            Disable the automatic loading of a configuration file using
+            the null device (such as /dev/null).
+    -hostname <name>
+            Override the hostname.
+"""
+
+RUN_FLAGS = (
+    "config",
+    "pidfile",
+    "hostname",
+    "log-file",
+    "log-level",
+    "cpuprofile",
+    "memprofile",
+    "blacklist-cidrs",
+    "disable-handlers",
+)
+
+
+def version_line() -> str:
+    return f"Kapacitor OSS version {__version__} (git: kapacitord-tw unknown)"
+
+
+class Fatal(Exception):
+    """Printed to stderr as is; exit status 1."""
+
+
+def _load(command: str, flags: dict, environ, for_config: bool):
+    try:
+        loaded = config_load.load(flags.get("config"), environ, for_config_command=for_config)
+    except config_load.EnvError as e:
+        raise Fatal(f"{command}: apply env config: {e}") from None
+    except config_load.ParseError as e:
+        raise Fatal(f"{command}: parse config: {e}") from None
+    config = config_load.apply_flags(
+        loaded.config,
+        hostname=flags.get("hostname"),
+        log_file=flags.get("log-file"),
+        log_level=flags.get("log-level"),
+    )
+    return loaded, config
+
+
+def run_config(args: List[str], environ, out) -> int:
+    try:
+        flags, _rest = parse_flags(args, ("config", "hostname"))
+    except HelpRequested:
+        sys.stderr.write(CONFIG_USAGE)
+        raise Fatal("config: flag: help requested") from None
+    except FlagError as e:
+        sys.stderr.write(CONFIG_USAGE)
+        raise Fatal(f"config: {e}") from None
+    loaded, config = _load("config", flags, environ, for_config=True)
+    for warning in loaded.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    try:
+        config_load.validate(config)
+    except config_load.ValidationError as e:
+        raise Fatal(f"config: {e}. {config_load.GENERATE_HINT}") from None
+    out.write(render_toml(config) + "\n")
+    return 0
+
+
+def _write_pidfile(path: str) -> None:
+    parent = os.path.dirname(path)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    with open(path, "w") as f:
+        f.write(f"{os.getpid()}\n")
+
+
+def run_daemon(args: List[str], environ) -> int:
+    try:
+        flags, _rest = parse_flags(args, RUN_FLAGS)
+    except HelpRequested:
+        sys.stderr.write(RUN_USAGE)
+        raise Fatal("run: flag: help requested") from None
+    except FlagError as e:
+        sys.stderr.write(RUN_USAGE)
+        raise Fatal(f"run: {e}") from None
+    loaded, config = _load("run", flags, environ, for_config=False)
+    try:
+        config_load.validate(config)
+    except config_load.ValidationError as e:
+        raise Fatal(f"run: create server: {config_load.invalid_configuration(e)}") from None
+
+    from twisted.internet import reactor
+    from twisted.logger import Logger
+
+    from kapacitord_tw import logs
+    from kapacitord_tw.service import make_service
+    from kapacitord_tw.storage import StoreError
+
+    control = logs.start_logging(config.logging.file, config.logging.level)
+    log = Logger(namespace="kapacitord_tw.run")
+    if loaded.path:
+        log.info("Using configuration at: {path}", path=loaded.path)
+    else:
+        log.info("No configuration provided, using default settings")
+    for warning in loaded.warnings:
+        log.warn("{warning}", warning=warning)
+    for ignored in ("cpuprofile", "memprofile", "blacklist-cidrs", "disable-handlers"):
+        if ignored in flags:
+            log.warn("-{flag} is accepted for compatibility and ignored", flag=ignored)
+    try:
+        service = make_service(config, reactor, log_control=control)
+    except StoreError as e:
+        raise Fatal(f"run: create server: open store: {e}") from None
+    except OSError as e:
+        raise Fatal(f"run: create server: {e}") from None
+    pidfile = flags.get("pidfile")
+    if pidfile:
+        _write_pidfile(pidfile)
+    status = {"code": 0}
+
+    def start():
+        service.startService()
+        service.http._listening.addCallback(lambda port: None if port else status.update(code=1))
+
+    def stop():
+        log.info("Signal received, initializing clean shutdown...")
+        d = service.stopService()
+        if d is not None:
+            d.addErrback(lambda f: log.failure("error during shutdown", f))
+        return d
+
+    reactor.callWhenRunning(start)
+    reactor.addSystemEventTrigger("before", "shutdown", stop)
+    try:
+        reactor.run()
+    finally:
+        if pidfile:
+            try:
+                os.remove(pidfile)
+            except OSError:
+                pass
+    log.info("Server shutdown completed")
+    return status["code"]
+
+
+def main(argv: Optional[List[str]] = None, environ=None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    environ = os.environ if environ is None else environ
+    command = "run"
+    if args and not args[0].startswith("-"):
+        command = args.pop(0)
+    elif args and args[0] in ("-h", "-help", "--help", "--h"):
+        sys.stdout.write(USAGE)
+        return 0
+    try:
+        if command == "run":
+            return run_daemon(args, environ)
+        if command == "config":
+            return run_config(args, environ, sys.stdout)
+        if command == "version":
+            sys.stdout.write(version_line() + "\n")
+            return 0
+        if command == "help":
+            if args and args[0] in ("run", "config"):
+                sys.stderr.write(RUN_USAGE if args[0] == "run" else CONFIG_USAGE)
+                raise Fatal(f"{args[0]}: flag: help requested")
+            sys.stdout.write(USAGE)
+            return 0
+        raise Fatal(f'unknown command "{command}"\nRun \'kapacitord help\' for usage')
+    except Fatal as e:
+        sys.stderr.write(f"{e}\n")
+        return 1
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,1 @@
+"""The HTTP surface: Kapacitor's middleware root and one Klein class per API area."""

@@ -1,0 +1,198 @@
+"""
+The root resource: Kapacitor's middleware chain in front of the API areas.
+
+Go's server does, in order (reference §1.2, §1.3): reject unknown methods and
+``*`` targets, redirect unclean paths, then for every route: request id, CORS
+(answering every OPTIONS itself), the version header, gzip, the JSON content
+type, authentication and authorization, and only then the handler.  This
+resource does exactly that and hands the request to the Klein resource of the
+area that registered the matching pattern.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Optional
+from urllib.parse import quote, unquote_to_bytes
+
+from twisted.internet.defer import maybeDeferred
+from zope.interface import Interface
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET, GzipEncoderFactory
+
+from kapacitord_tw.auth.privileges import api_resource
+from kapacitord_tw.http.errors import JSON_CONTENT_TYPE, APIError, error_body
+from kapacitord_tw.http.routing import BASE, METHODS, PREVIEW, Route, RouteTable, clean_request_path
+
+CORS_METHODS = b"DELETE, GET, OPTIONS, POST, PATCH"
+CORS_HEADERS = (
+    b"Accept, Accept-Encoding, Authorization, Content-Length, Content-Type, "
+    b"X-CSRF-Token, X-HTTP-Method-Override"
+)
+
+
+class IUserAvatarMarker(Interface):
+    """The authenticated user of a request, set as a request component."""
+
+
+class IPreviewRewritten(Interface):
+    """Marks a request re-dispatched by the preview rewrite."""
+
+
+class _GoGzip(GzipEncoderFactory):
+    """Go's rule: any ``Accept-Encoding`` *containing* ``gzip``."""
+
+    import re as _re
+
+    _gzipCheckRegex = _re.compile(rb"gzip")
+    compressLevel = 6
+
+
+_GZIP = _GoGzip()
+
+
+def decoded_path(request) -> str:
+    """The URL path with %-escapes decoded, as Go's ``r.URL.Path``."""
+    return unquote_to_bytes(request.path).decode("utf-8", "surrogateescape")
+
+
+class KapacitorRoot(Resource):
+    """Routes every request through the middleware chain (isLeaf)."""
+
+    isLeaf = True
+    log = Logger()
+
+    def __init__(self, routes: RouteTable, guard, version: str, stats):
+        super().__init__()
+        self._routes = routes
+        self._guard = guard
+        self._version = version.encode("ascii")
+        self._stats = stats
+
+    # -------------------------------------------------------------- entry
+
+    def render(self, request):
+        method = request.method.decode("latin-1").upper() or "GET"
+        if request.uri == b"*":
+            request.setResponseCode(400)
+            request.setHeader(b"Connection", b"close")
+            return b""
+        if method not in METHODS:
+            request.setResponseCode(404)
+            request.setHeader(b"Content-Type", JSON_CONTENT_TYPE)
+            return error_body("Not Found")
+        path = decoded_path(request)
+        cleaned = clean_request_path(path)
+        if cleaned != path:
+            return self._redirect(request, method, cleaned)
+        self._stats.incr("req")
+        request_id = str(uuid.uuid1()).encode("ascii")
+        request.requestHeaders.setRawHeaders(b"Request-Id", [request_id])
+        request.setHeader(b"Request-Id", request_id)
+        return self._serve(request, method, path)
+
+    def _redirect(self, request, method: str, cleaned: str):
+        location = quote(cleaned.encode("utf-8", "surrogateescape"), safe="/:@!$&'()*+,;=~")
+        query = request.uri.partition(b"?")[2]
+        if query:
+            location += "?" + query.decode("latin-1")
+        request.setResponseCode(301)
+        request.setHeader(b"Location", location.encode("latin-1"))
+        if method in ("GET", "HEAD"):
+            request.setHeader(b"Content-Type", b"text/html; charset=utf-8")
+        if method == "GET":
+            return f'<a href="{location}">Moved Permanently</a>.\n\n'.encode("utf-8")
+        return b""
+
+    # --------------------------------------------------------- middleware
+
+    def _serve(self, request, method: str, path: str):
+        origin = request.getHeader(b"Origin")
+        if origin:
+            request.setHeader(b"Access-Control-Allow-Origin", origin)
+            request.setHeader(b"Access-Control-Allow-Methods", CORS_METHODS)
+            request.setHeader(b"Access-Control-Allow-Headers", CORS_HEADERS)
+        if method == "OPTIONS":
+            request.setResponseCode(200)
+            request.setHeader(b"Content-Length", b"0")
+            return b""
+        rewritten = request.getComponent(IPreviewRewritten) is not None
+        if not rewritten:
+            request.responseHeaders.addRawHeader(b"X-Kapacitor-Version", self._version)
+        route = self._routes.match(method, path)
+        if route.json:
+            request.setHeader(b"Content-Type", JSON_CONTENT_TYPE)
+        if route.gzip and not rewritten:
+            encoder = _GZIP.encoderForRequest(request)
+            if encoder is not None:
+                request._encoder = encoder
+        if route.bypass_auth:
+            d = maybeDeferred(self._guard.anonymous)
+        else:
+            d = maybeDeferred(self._guard.authenticate, request)
+        d.addCallback(self._authorized, request, method, path, route)
+        d.addErrback(self._failed, request)
+        return NOT_DONE_YET
+
+    def _authorized(self, user, request, method: str, path: str, route: Route):
+        if route.authorize is not None:
+            route.authorize(request, user)
+        else:
+            self._guard.authorize(user, method, path)
+        request.setComponent(IUserAvatarMarker, user)
+        if route.pattern == PREVIEW + "/":
+            return self._preview(request, method, path)
+        if route.resource is None:
+            raise APIError(404, "Not Found")
+        return self._render_area(request, route, path)
+
+    def _preview(self, request, method: str, path: str):
+        """Rewrite ``/kapacitor/v1preview/...`` and dispatch again (§1.6)."""
+        rewritten = BASE + path[len(PREVIEW):]
+        request.path = rewritten.encode("utf-8", "surrogateescape")
+        request.setComponent(IPreviewRewritten, True)
+        result = self._serve(request, method, rewritten)
+        if result is not NOT_DONE_YET:
+            request.write(result)
+            request.finish()
+        return NOT_DONE_YET
+
+    def _render_area(self, request, route: Route, path: str):
+        rest = path[len(route.prefix):]
+        prefix_segments = [s for s in route.prefix.split("/") if s]
+        request.prepath = [s.encode("utf-8", "surrogateescape") for s in prefix_segments]
+        request.postpath = [
+            s.encode("utf-8", "surrogateescape") for s in rest.lstrip("/").split("/")
+        ]
+        result = route.resource.render(request)
+        if result is not NOT_DONE_YET:
+            request.write(result)
+            request.finish()
+        return NOT_DONE_YET
+
+    def _failed(self, failure: Failure, request):
+        if request.finished or getattr(request, "_disconnected", False):
+            return None
+        if failure.check(APIError):
+            err = failure.value
+            request.setResponseCode(err.code)
+            request.setHeader(b"Content-Type", JSON_CONTENT_TYPE)
+            request.write(error_body(err.message, pretty=err.pretty))
+        else:
+            self.log.failure("unhandled error serving {path}", failure, path=request.path)
+            request.setResponseCode(500)
+            request.setHeader(b"Content-Type", JSON_CONTENT_TYPE)
+            request.write(error_body("internal server error"))
+        request.finish()
+        return None
+
+
+def request_user(request):
+    """The ``User`` the guard authenticated for this request."""
+    return request.getComponent(IUserAvatarMarker)
+
+
+def api_resource_for(request) -> str:
+    return api_resource(decoded_path(request))

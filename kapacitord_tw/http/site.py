@@ -1,0 +1,189 @@
+"""
+The ``Site``: Twisted's HTTP server with Kapacitor's habits and our limits.
+
+* no ``Server`` header and no default ``text/html`` content type (Go's
+  server sends neither);
+* request bodies are bounded by ``[http] max-body-size``: a larger
+  ``Content-Length`` is refused with 413 before the body is read, and a
+  chunked body that grows past the limit is refused the same way;
+* an access log event per request with the ``p`` query value redacted;
+* graceful shutdown: stop accepting, close idle connections, let requests
+  in flight finish for up to ``shutdown-timeout``, then abort the rest.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Set
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.web import http, server
+
+from kapacitord_tw.http.errors import JSON_CONTENT_TYPE, error_body
+
+_PASSWORD_PARAM = re.compile(rb"(^|[?&;])p=[^&;]*")
+
+
+def redact_uri(uri: bytes) -> bytes:
+    """Replace any ``p=`` query value, as Kapacitor's access log does."""
+    path, sep, query = uri.partition(b"?")
+    if not sep:
+        return uri
+    return path + sep + _PASSWORD_PARAM.sub(rb"\1p=[REDACTED]", query)
+
+
+class KapacitorRequest(server.Request):
+    """A request that enforces the body limit while the body arrives."""
+
+    defaultContentType = None
+
+    def gotLength(self, length):
+        limit = self.channel.site.max_body_size
+        if length is not None and length > limit:
+            self._refuse_too_large(limit)
+            return
+        self._body_seen = 0
+        super().gotLength(length)
+
+    def handleContentChunk(self, data):
+        if getattr(self, "_refused", False):
+            return
+        self._body_seen = getattr(self, "_body_seen", 0) + len(data)
+        if self._body_seen > self.channel.site.max_body_size:
+            self._refuse_too_large(self.channel.site.max_body_size)
+            return
+        super().handleContentChunk(data)
+
+    def _refuse_too_large(self, limit: int) -> None:
+        """Answer 413 at once and close: reading a huge body helps nobody."""
+        self._refused = True
+        body = error_body(f"request body too large: the limit is {limit} bytes")
+        transport = self.channel.transport
+        transport.write(
+            b"HTTP/1.1 413 Request Entity Too Large\r\n"
+            b"Content-Type: " + JSON_CONTENT_TYPE + b"\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n"
+            b"Connection: close\r\n\r\n" + body
+        )
+        self.channel.site.stats.incr("req")
+        transport.loseConnection()
+
+    def process(self):
+        if getattr(self, "_refused", False):
+            return
+        self._started = time.monotonic()
+        super().process()
+        # Go's server sends no Server header.
+        self.responseHeaders.removeHeader(b"Server")
+
+    def write(self, data):
+        if not self.startedWriting:
+            self.responseHeaders.removeHeader(b"Server")
+        super().write(data)
+
+
+class KapacitorSite(server.Site):
+    requestFactory = KapacitorRequest
+    log_events = Logger(namespace="kapacitord_tw.http")
+
+    def __init__(
+        self,
+        resource,
+        stats,
+        max_body_size: int,
+        log_enabled: bool = True,
+        timeout: float = 60.0,
+        reactor=None,
+    ):
+        super().__init__(resource, timeout=timeout, reactor=reactor)
+        self.stats = stats
+        self.max_body_size = max_body_size
+        self.log_enabled = log_enabled
+        self._channels: Set[http.HTTPChannel] = set()
+        self.displayTracebacks = False
+
+    def buildProtocol(self, addr):
+        channel = super().buildProtocol(addr)
+        site = self
+
+        original_lost = channel.connectionLost
+
+        def connection_lost(reason, _original=original_lost):
+            site._channels.discard(channel)
+            return _original(reason)
+
+        channel.connectionLost = connection_lost
+        self._channels.add(channel)
+        return channel
+
+    def log(self, request):
+        if not self.log_enabled:
+            return
+        started = getattr(request, "_started", None)
+        duration = time.monotonic() - started if started is not None else 0.0
+        username = _log_username(request)
+        self.log_events.info(
+            "http request",
+            service="http",
+            host=getattr(request.getClientAddress(), "host", "-"),
+            username=username,
+            method=request.method.decode("latin-1"),
+            uri=redact_uri(request.uri).decode("latin-1"),
+            protocol=request.clientproto.decode("latin-1"),
+            status=request.code,
+            referer=(request.getHeader(b"Referer") or b"-").decode("latin-1"),
+            user_agent=(request.getHeader(b"User-Agent") or b"-").decode("latin-1"),
+            request_id=(request.responseHeaders.getRawHeaders(b"Request-Id") or [b""])[0].decode("latin-1"),
+            duration=f"{duration * 1000:.3f}ms",
+        )
+
+    def shutdown(self, timeout: float, clock) -> defer.Deferred:
+        """Close idle connections now; wait for busy ones up to ``timeout``."""
+        waiting = []
+        for channel in list(self._channels):
+            channel.persistent = False
+            busy = bool(getattr(channel, "requests", None))
+            if not busy:
+                channel.transport.loseConnection()
+                continue
+            done = defer.Deferred()
+            waiting.append(done)
+            original = channel.connectionLost
+
+            def lost(reason, _original=original, _done=done):
+                result = _original(reason)
+                if not _done.called:
+                    _done.callback(None)
+                return result
+
+            channel.connectionLost = lost
+        if not waiting:
+            return defer.succeed(None)
+        all_done = defer.DeferredList(waiting)
+
+        def force_close():
+            for channel in list(self._channels):
+                channel.transport.abortConnection()
+
+        timer = clock.callLater(timeout, force_close)
+
+        def finished(result):
+            if timer.active():
+                timer.cancel()
+            return None
+
+        return all_done.addBoth(finished)
+
+
+def _log_username(request) -> str:
+    from kapacitord_tw.auth.credentials import parse_credentials
+
+    try:
+        parsed = parse_credentials(request)
+    except Exception:
+        parsed = None
+    if parsed is None or not parsed.username:
+        return "-"
+    return parsed.username

@@ -1,0 +1,270 @@
+"""
+Assembling the daemon: configuration → storage → auth (cred) → HTTP areas
+→ a ``MultiService`` that twistd or the ``kapacitord`` command runs.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import List, Optional
+
+import attrs
+from twisted.application.service import MultiService, Service
+from twisted.cred.portal import Portal
+from twisted.internet import defer
+from twisted.internet.endpoints import SSL4ServerEndpoint, serverFromString
+from twisted.logger import Logger
+
+from kapacitord_tw import __version__
+from kapacitord_tw.auth.checkers import BcryptChecker, JWTChecker, SubscriptionChecker
+from kapacitord_tw.auth.guard import Guard
+from kapacitord_tw.auth.realm import TokenIssuerRealm, UserRealm
+from kapacitord_tw.auth.throttle import LoginThrottle
+from kapacitord_tw.auth.userdb import UserDB
+from kapacitord_tw.auth.workers import CPUWorkers
+from kapacitord_tw.config.model import Config
+from kapacitord_tw.config.netaddr import endpoint_description, resolve_interface, split_host_port
+from kapacitord_tw.http.ping import PingAPI
+from kapacitord_tw.http.root import KapacitorRoot
+from kapacitord_tw.http.routing import RouteTable
+from kapacitord_tw.http.site import KapacitorSite
+from kapacitord_tw.http.users import UsersAPI
+from kapacitord_tw.stats import Counters
+from kapacitord_tw.storage import JournalStore
+
+STORE_FILE = "kapacitord-tw.journal"
+
+log = Logger(namespace="kapacitord_tw.server")
+
+
+def store_path(config: Config) -> str:
+    return os.path.join(config.data_dir, STORE_FILE)
+
+
+def open_store(config: Config, reactor):
+    """Open (and load) the store; corruption raises and stops start-up."""
+    os.makedirs(config.data_dir, mode=0o755, exist_ok=True)
+    return JournalStore.open(store_path(config), reactor)
+
+
+@attrs.define
+class App:
+    """Every component of a running daemon, for the service and for tests."""
+
+    config: Config
+    reactor: object
+    store: object
+    stats: Counters
+    workers: object
+    userdb: Optional[UserDB]
+    guard: Guard
+    routes: RouteTable
+    root: KapacitorRoot
+    areas: List[object]
+    bcrypt_checker: Optional[BcryptChecker] = None
+    throttle: Optional[LoginThrottle] = None
+    log_control: object = None
+
+
+def build_portal(config: Config, reactor, userdb, workers, throttle=None):
+    """Checkers and realm for the four modes of reference §2.1."""
+    auth = config.auth
+    if auth.enabled:
+        bcrypt_checker = BcryptChecker(userdb, workers, reactor, auth.bcrypt_cost, throttle)
+        portal = Portal(
+            UserRealm(userdb),
+            [
+                bcrypt_checker,
+                JWTChecker(config.http.shared_secret, reactor, userdb),
+                SubscriptionChecker(userdb),
+            ],
+        )
+        return portal, bcrypt_checker
+    # [http] auth-enabled without [auth] enabled: no user store, so only
+    # Bearer tokens from an external issuer can log in (fix of §10 #3).
+    portal = Portal(TokenIssuerRealm(), [JWTChecker(config.http.shared_secret, reactor)])
+    return portal, None
+
+
+def build_app(
+    config: Config, reactor, store, workers=None, extra_areas=(), log_control=None
+) -> App:
+    stats = Counters()
+    if log_control is None:
+        from kapacitord_tw.logs import LogControl, parse_level
+
+        log_control = LogControl(parse_level(config.logging.level))
+    if workers is None:
+        workers = CPUWorkers(reactor, max_pending=config.auth.bcrypt_queue_size)
+    userdb = (
+        UserDB(store, reactor, config.auth.cache_expiration) if config.auth.enabled else None
+    )
+    throttle = LoginThrottle.from_config(config.auth, reactor) if config.auth.enabled else None
+    portal, bcrypt_checker = build_portal(config, reactor, userdb, workers, throttle)
+    guard = Guard(portal, config.http.auth_enabled, stats)
+    routes = RouteTable()
+    areas: List[object] = [PingAPI(stats, routes)]
+    if userdb is not None:
+        areas.append(
+            UsersAPI(userdb, workers, config.auth.bcrypt_cost, config.http.auth_enabled)
+        )
+    areas.extend(extra_areas)
+    for area in areas:
+        for route in area.routes():
+            routes.add(route)
+    root = KapacitorRoot(routes, guard, __version__, stats)
+    return App(
+        config=config,
+        reactor=reactor,
+        store=store,
+        stats=stats,
+        workers=workers,
+        userdb=userdb,
+        guard=guard,
+        routes=routes,
+        root=root,
+        areas=areas,
+        bcrypt_checker=bcrypt_checker,
+        throttle=throttle,
+        log_control=log_control,
+    )
+
+
+def log_auth_mode(config: Config) -> None:
+    http, auth = config.http, config.auth
+    log.info(
+        "authentication enabled={http_auth} users={users}",
+        http_auth=str(http.auth_enabled).lower(),
+        users=str(auth.enabled).lower(),
+    )
+    if http.auth_enabled and not auth.enabled:
+        log.warn(
+            "[http] auth-enabled = true with [auth] enabled = false: there is no user "
+            "store, so usernames and passwords are refused; only Bearer tokens signed "
+            "with [http] shared-secret are accepted (their user is treated as an admin)"
+        )
+        if not http.shared_secret:
+            log.error(
+                "no [http] shared-secret is set either: nobody can log in. Set "
+                "[auth] enabled = true and create users, or set a shared secret"
+            )
+    if auth.enabled and auth.meta_addr:
+        log.warn(
+            "[auth] meta-addr = {addr} is ignored: kapacitord-tw has no InfluxDB "
+            "Enterprise meta-server support; users come from the local store",
+            addr=auth.meta_addr,
+        )
+
+
+class HTTPService(Service):
+    """Listens on ``[http] bind-address``; stops gracefully."""
+
+    def __init__(self, app: App, endpoint=None):
+        self._app = app
+        config = app.config
+        self.site = KapacitorSite(
+            app.root,
+            app.stats,
+            max_body_size=config.http.max_body_size,
+            log_enabled=config.http.log_enabled,
+            timeout=config.http.read_timeout / 1e9,
+            reactor=app.reactor,
+        )
+        self._endpoint = endpoint or make_endpoint(config, app.reactor)
+        self.site.noisy = False
+        self.port = None
+
+    def startService(self):
+        super().startService()
+        d = self._endpoint.listen(self.site)
+
+        def listening(port):
+            self.port = port
+            address = port.getHost()
+            log.info(
+                "Listening on HTTP addr={host}:{port} https={https}",
+                host=address.host,
+                port=address.port,
+                https=self._app.config.http.https_enabled,
+            )
+            return port
+
+        def failed(failure):
+            log.failure("cannot listen on {addr}", failure, addr=self._app.config.http.bind_address)
+            from twisted.internet import reactor as global_reactor
+
+            if global_reactor.running:
+                global_reactor.stop()
+            return None
+
+        d.addCallbacks(listening, failed)
+        self._listening = d
+
+    @defer.inlineCallbacks
+    def stopService(self):
+        super().stopService()
+        if self.port is not None:
+            yield self.port.stopListening()
+        timeout = self._app.config.http.shutdown_timeout / 1e9
+        yield self.site.shutdown(timeout, self._app.reactor)
+
+
+class StoreService(Service):
+    """Closes the store after the listener (MultiService stops in reverse)."""
+
+    def __init__(self, store):
+        self._store = store
+
+    def stopService(self):
+        super().stopService()
+        return self._store.close()
+
+
+class WarmupService(Service):
+    """Prepares the unknown-user dummy hash so timing is equal from the start."""
+
+    def __init__(self, checker):
+        self._checker = checker
+
+    def startService(self):
+        super().startService()
+        if self._checker is not None:
+            self._checker._dummy().addErrback(lambda f: log.failure("warm-up failed", f))
+
+
+def make_endpoint(config: Config, reactor):
+    http = config.http
+    if http.https_enabled:
+        from kapacitord_tw.config.tls import certificate_options
+
+        host, port = split_host_port(http.bind_address)
+        from kapacitord_tw import gocompat
+
+        return SSL4ServerEndpoint(
+            reactor,
+            gocompat.parse_int(port),
+            certificate_options(http, config.tls),
+            interface=resolve_interface(host),
+        )
+    return serverFromString(reactor, endpoint_description(http.bind_address))
+
+
+def make_service(
+    config: Config, reactor=None, endpoint=None, extra_areas=(), log_control=None
+) -> MultiService:
+    """The whole daemon as one service; opening the store may raise."""
+    if reactor is None:
+        from twisted.internet import reactor
+    store = open_store(config, reactor)
+    app = build_app(config, reactor, store, extra_areas=extra_areas, log_control=log_control)
+    log_auth_mode(config)
+    top = MultiService()
+    top.app = app
+    StoreService(store).setServiceParent(top)
+    if isinstance(app.workers, Service):
+        app.workers.setServiceParent(top)
+    WarmupService(app.bcrypt_checker).setServiceParent(top)
+    http_service = HTTPService(app, endpoint)
+    http_service.setServiceParent(top)
+    top.http = http_service
+    return top
