@@ -24,7 +24,11 @@ from kapacitord_tw.auth.userdb import UserDB
 from kapacitord_tw.auth.workers import CPUWorkers
 from kapacitord_tw.config.model import Config
 from kapacitord_tw.config.netaddr import endpoint_description, resolve_interface, split_host_port
+from kapacitord_tw.http.debugvars import DebugVarsAPI
+from kapacitord_tw.http.loglevel import LogLevelAPI
 from kapacitord_tw.http.ping import PingAPI
+from kapacitord_tw.http.storage import StorageAPI
+from kapacitord_tw.ids import load_ids
 from kapacitord_tw.http.root import KapacitorRoot
 from kapacitord_tw.http.routing import RouteTable
 from kapacitord_tw.http.site import KapacitorSite
@@ -66,6 +70,17 @@ class App:
     log_control: object = None
 
 
+def task_counts(store):
+    """(tasks, enabled tasks) for /debug/vars."""
+    total = store.count("tasks")
+    enabled = sum(
+        1
+        for key in store.keys("tasks")
+        if (store.get_now("tasks", key) or {}).get("status") == "enabled"
+    )
+    return total, enabled
+
+
 def build_portal(config: Config, reactor, userdb, workers, throttle=None):
     """Checkers and realm for the four modes of reference §2.1."""
     auth = config.auth
@@ -103,7 +118,20 @@ def build_app(
     portal, bcrypt_checker = build_portal(config, reactor, userdb, workers, throttle)
     guard = Guard(portal, config.http.auth_enabled, stats)
     routes = RouteTable()
-    areas: List[object] = [PingAPI(stats, routes)]
+    ids = load_ids(config.data_dir)
+    areas: List[object] = [
+        PingAPI(stats, routes),
+        DebugVarsAPI(
+            ids,
+            config.hostname,
+            stats,
+            config.http.bind_address,
+            bypass_auth=config.http.pprof_enabled,
+            task_counts=lambda: task_counts(store),
+        ),
+        LogLevelAPI(log_control),
+        StorageAPI(store),
+    ]
     if userdb is not None:
         areas.append(
             UsersAPI(userdb, workers, config.auth.bcrypt_cost, config.http.auth_enabled)
