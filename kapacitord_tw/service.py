@@ -28,13 +28,15 @@ from kapacitord_tw.http.debugvars import DebugVarsAPI
 from kapacitord_tw.http.loglevel import LogLevelAPI
 from kapacitord_tw.http.ping import PingAPI
 from kapacitord_tw.http.storage import StorageAPI
+from kapacitord_tw.http.write import WriteAPI
+from kapacitord_tw.ingest.points import PointBus
 from kapacitord_tw.ids import load_ids
 from kapacitord_tw.http.root import KapacitorRoot
 from kapacitord_tw.http.routing import RouteTable
 from kapacitord_tw.http.site import KapacitorSite
 from kapacitord_tw.http.users import UsersAPI
 from kapacitord_tw.stats import Counters
-from kapacitord_tw.storage import JournalStore
+from kapacitord_tw.storage import JournalStore, StoreService
 
 STORE_FILE = "kapacitord-tw.journal"
 
@@ -68,6 +70,7 @@ class App:
     bcrypt_checker: Optional[BcryptChecker] = None
     throttle: Optional[LoginThrottle] = None
     log_control: object = None
+    bus: object = None
 
 
 def task_counts(store):
@@ -119,6 +122,7 @@ def build_app(
     guard = Guard(portal, config.http.auth_enabled, stats)
     routes = RouteTable()
     ids = load_ids(config.data_dir)
+    bus = PointBus()
     areas: List[object] = [
         PingAPI(stats, routes),
         DebugVarsAPI(
@@ -131,6 +135,13 @@ def build_app(
         ),
         LogLevelAPI(log_control),
         StorageAPI(store),
+        WriteAPI(
+            bus,
+            stats,
+            config.default_retention_policy,
+            config.http.max_body_size,
+            config.http.write_tracing,
+        ),
     ]
     if userdb is not None:
         areas.append(
@@ -155,6 +166,7 @@ def build_app(
         bcrypt_checker=bcrypt_checker,
         throttle=throttle,
         log_control=log_control,
+        bus=bus,
     )
 
 
@@ -235,17 +247,6 @@ class HTTPService(Service):
             yield self.port.stopListening()
         timeout = self._app.config.http.shutdown_timeout / 1e9
         yield self.site.shutdown(timeout, self._app.reactor)
-
-
-class StoreService(Service):
-    """Closes the store after the listener (MultiService stops in reverse)."""
-
-    def __init__(self, store):
-        self._store = store
-
-    def stopService(self):
-        super().stopService()
-        return self._store.close()
 
 
 class WarmupService(Service):
