@@ -12,15 +12,14 @@ from klein import Klein
 from twisted.logger import Logger
 from werkzeug.exceptions import HTTPException
 
-from kapacitord_tw.http.errors import APIError, write_error
+from kapacitord_tw.http.errors import APIError, render_api_error, write_error
 from kapacitord_tw.http.routing import Route
 
 _log = Logger(namespace="kapacitord_tw.http")
 
 
 def _api_error(instance, request, failure):
-    err = failure.value
-    return write_error(request, err.code, err.message, pretty=err.pretty)
+    return render_api_error(request, failure.value)
 
 
 def _not_routed(instance, request, failure):

@@ -15,11 +15,21 @@ JSON_CONTENT_TYPE = b"application/json; charset=utf-8"
 class APIError(Exception):
     """A handler's refusal, rendered as Kapacitor's error body."""
 
-    def __init__(self, code: int, message: str, pretty: bool = True):
+    def __init__(self, code: int, message: str, pretty: bool = True, plain: bool = False):
         super().__init__(message)
         self.code = code
         self.message = message
         self.pretty = pretty
+        #: ``/write`` answers errors as plain text + newline (reference §5.2).
+        self.plain = plain
+
+
+def render_api_error(request, err: APIError) -> bytes:
+    request.setResponseCode(err.code)
+    request.setHeader(b"Content-Type", JSON_CONTENT_TYPE)
+    if err.plain:
+        return err.message.encode("utf-8", "surrogateescape") + b"\n"
+    return error_body(err.message, err.pretty)
 
 
 def error_body(message: str, pretty: bool = True) -> bytes:

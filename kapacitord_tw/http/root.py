@@ -23,7 +23,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, GzipEncoderFactory
 
 from kapacitord_tw.auth.privileges import api_resource
-from kapacitord_tw.http.errors import JSON_CONTENT_TYPE, APIError, error_body
+from kapacitord_tw.http.errors import JSON_CONTENT_TYPE, APIError, error_body, render_api_error
 from kapacitord_tw.http.routing import BASE, METHODS, PREVIEW, Route, RouteTable, clean_request_path
 
 CORS_METHODS = b"DELETE, GET, OPTIONS, POST, PATCH"
@@ -176,10 +176,7 @@ class KapacitorRoot(Resource):
         if request.finished or getattr(request, "_disconnected", False):
             return None
         if failure.check(APIError):
-            err = failure.value
-            request.setResponseCode(err.code)
-            request.setHeader(b"Content-Type", JSON_CONTENT_TYPE)
-            request.write(error_body(err.message, pretty=err.pretty))
+            request.write(render_api_error(request, failure.value))
         else:
             self.log.failure("unhandled error serving {path}", failure, path=request.path)
             request.setResponseCode(500)

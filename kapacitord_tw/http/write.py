@@ -1,0 +1,134 @@
+"""
+``POST /kapacitor/v1/write`` and ``POST /write``: InfluxDB line protocol in
+(reference §5.2), published to the in-process point bus for the task engine.
+
+Bodies are bounded: the site refuses a body over ``[http] max-body-size``
+with 413, and a gzip body that inflates past the same limit gets 413 too.
+Large bodies are parsed in a worker thread so the reactor keeps serving.
+As in the original, error bodies here are plain text plus ``\\n`` (under a
+JSON content type).  Unlike the original, ``write_points``/``all`` users
+may really write to any database (reference §10 #9).
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from typing import Callable
+
+from klein import Klein
+from twisted.internet import defer, threads
+from twisted.logger import Logger
+
+from kapacitord_tw.auth.credentials import query_args
+from kapacitord_tw.auth.privileges import Privilege, User, api_resource, database_resource
+from kapacitord_tw.http.area import Area, install_error_handlers
+from kapacitord_tw.http.errors import APIError
+from kapacitord_tw.http.root import request_user
+from kapacitord_tw.ingest.lineprotocol import FieldDecodeError, LineProtocolError, parse_points
+
+#: Bodies up to this size are parsed on the reactor; larger ones in a thread.
+INLINE_PARSE_LIMIT = 64 * 1024
+
+
+def PlainError(code: int, message: bytes) -> APIError:
+    """A /write failure: status and plain-text message."""
+    return APIError(code, message.decode("utf-8", "surrogateescape"), plain=True)
+
+
+def may_write(user: User, database: str) -> bool:
+    """Admins and users granted the database; plus ``write_points``/``all``."""
+    if user.authorize(Privilege.WRITE, database_resource(database)):
+        return True
+    return user.privileges.get(api_resource("/write")) == Privilege.ALL
+
+
+def gunzip(body: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as e:
+        raise PlainError(400, f"gzip: invalid data: {e}".encode()) from None
+    if len(out) > limit:
+        raise PlainError(413, f"request body too large: the limit is {limit} bytes".encode())
+    if not inflater.eof:
+        raise PlainError(400, b"unexpected EOF")
+    return out
+
+
+class WriteAPI(Area):
+    app = install_error_handlers(Klein())
+    log = Logger()
+    mux = (
+        ("POST", "/write", {}),
+        ("OPTIONS", "/write", {}),
+        ("POST", "/write", {"prefix": ""}),
+        ("OPTIONS", "/write", {"prefix": ""}),
+    )
+
+    def __init__(
+        self,
+        bus,
+        stats,
+        default_retention_policy: str,
+        max_body_size: int,
+        write_tracing: bool = False,
+        now_ns: Callable[[], int] = time.time_ns,
+    ):
+        self._bus = bus
+        self._stats = stats
+        self._default_rp = default_retention_policy
+        self._limit = max_body_size
+        self._tracing = write_tracing
+        self._now_ns = now_ns
+
+    @app.route("/write", methods=["POST"])
+    @defer.inlineCallbacks
+    def write(self, request):
+        self._stats.incr("write_req")
+        body = request.content.read()
+        encoding = request.getHeader(b"Content-Encoding")
+        if encoding == b"gzip":
+            body = gunzip(body, self._limit)
+        self._stats.incr("write_req_bytes", len(body))
+        if self._tracing:
+            self.log.info("write body received size={size}", size=len(body))
+        args = query_args(request)
+        database = (args.get(b"db") or [b""])[0].decode("utf-8", "surrogateescape")
+        rp = (args.get(b"rp") or [b""])[0].decode("utf-8", "surrogateescape") or self._default_rp
+        precision = (args.get(b"precision") or [b""])[0].decode("ascii", "replace")
+        points = yield self._parse(body, precision, database, rp)
+        if isinstance(points, APIError):
+            raise points
+        if not database:
+            raise PlainError(400, b"database is required")
+        user = request_user(request)
+        if not may_write(user, database):
+            raise PlainError(
+                401,
+                f'"{user.name}" user is not authorized to write to database "{database}"'.encode(
+                    "utf-8", "surrogateescape"
+                ),
+            )
+        if isinstance(points, FieldDecodeError):
+            # The original hands the earlier points over, then fails the body.
+            self._bus.publish(points.points_before)
+            self._stats.incr("points_written_fail", len(points.points_before))
+            raise PlainError(500, str(points).encode("utf-8", "surrogateescape"))
+        self._bus.publish(points)
+        self._stats.incr("points_written_ok", len(points))
+        request.setResponseCode(204)
+        return b""
+
+    def _parse(self, body: bytes, precision: str, database: str, rp: str) -> defer.Deferred:
+        def parse():
+            try:
+                return parse_points(body, precision, self._now_ns(), database, rp)
+            except LineProtocolError as e:
+                return PlainError(400, e.raw)
+            except FieldDecodeError as e:
+                return e
+
+        if len(body) <= INLINE_PARSE_LIMIT:
+            return defer.succeed(parse())
+        return threads.deferToThread(parse)

@@ -1,0 +1,785 @@
+"""InfluxDB 1.x line protocol, parsed the way Kapacitor's ``/write`` parses it.
+
+Kapacitor hands the request body to ``models.ParsePointsWithPrecision`` of
+InfluxDB 1.9 (``models/points.go``) and later reads each point's fields with
+``Point.Fields()``.  Clients see that parser's quirks and error texts (the
+400 body is its message), so this module reproduces its behaviour rather
+than an idealised grammar.  The facts that matter:
+
+* Lines end at ``\\n`` outside a quoted string value; a backslash followed by
+  any byte (including ``\\n``) skips that byte.  ``\\r`` is an ordinary byte:
+  a CRLF body fails (``invalid number``, ``bad timestamp``, ...) exactly as
+  it does in the original.
+* Leading spaces, tabs and NULs are skipped; a line whose first other byte
+  is ``#`` is a comment; empty and blank lines are skipped.
+* **Every** bad line is reported, each as ``unable to parse '<line>': <why>``,
+  joined by ``\\n``; and any bad line rejects the whole body (Kapacitor's
+  ``serveWriteLine`` answers 400 and writes nothing).
+* Escapes: ``\\,`` ``\\"`` ``\\ `` ``\\=`` in measurements and field keys;
+  ``\\,`` ``\\ `` ``\\=`` in tag keys and values; ``\\"`` ``\\\\`` in string
+  field values.  Any other backslash stays as it is.
+* Field values: ``1i`` (int64), ``1u`` (uint64, refused with
+  ``invalid number`` unless ``allow_unsigned`` -- Kapacitor is built without
+  InfluxDB's ``uint`` tag), floats (``1``, ``-1.5``, ``.5``, ``5.``, ``1e3``,
+  ``1E-3``; no ``+`` sign, no NaN/Inf), booleans (``t T true True TRUE f F
+  false False FALSE``) and double-quoted strings.
+* The timestamp is an optional integer times the precision's unit (``u``,
+  ``ms``, ``s``, ``m``, ``h``; anything else means nanoseconds); it must
+  land within ``[MIN_NANO_TIME, MAX_NANO_TIME]``.  A missing timestamp is
+  the server time truncated to the precision.
+
+Parsing works on the body decoded as Latin-1 (one character per byte, so
+offsets and the 65535-byte key limit are byte exact); names and values are
+then turned into ``str`` as UTF-8 with ``surrogateescape`` (the project's
+convention for Go strings holding invalid UTF-8).  Typical lines (no
+backslashes, tabs or NULs, single spaces between sections) take a fast path
+built on ``str.split`` and a few regular expressions; anything else goes
+through a faithful byte-by-byte scanner, which is the reference the fast
+path must agree with.  10,000 typical lines parse in about 35 ms.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+
+from kapacitord_tw.gocompat import go_quote
+from kapacitord_tw.ingest.points import FieldValue, Point, Unsigned
+
+__all__ = [
+    "FieldDecodeError",
+    "LineProtocolError",
+    "MAX_KEY_LENGTH",
+    "MAX_NANO_TIME",
+    "MIN_NANO_TIME",
+    "parse_points",
+    "precision_multiplier",
+]
+
+#: Largest measurement-plus-tags key (escaped bytes) InfluxDB accepts.
+MAX_KEY_LENGTH = 65535
+#: Earliest and latest timestamps (ns) InfluxDB accepts; the extremes of int64 are sentinels.
+MIN_NANO_TIME = -(2**63) + 2
+MAX_NANO_TIME = 2**63 - 2
+
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+_UINT64_MAX = 2**64 - 1
+
+_TIME_RANGE_MESSAGE = f"time outside range {MIN_NANO_TIME} - {MAX_NANO_TIME}"
+
+_PRECISION_NS = {
+    "u": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+}
+
+
+def precision_multiplier(precision: str) -> int:
+    """Nanoseconds per timestamp unit; unknown precisions (including ``n`` and ``""``) are 1."""
+    return _PRECISION_NS.get(precision, 1)
+
+
+class LineProtocolError(ValueError):
+    """The body had at least one bad line; ``str()`` is InfluxDB's exact message.
+
+    ``failures`` holds one ``unable to parse '<line>': <reason>`` per bad line,
+    in body order; the message joins them with ``\\n``.  ``raw`` is the
+    message as the bytes the original would send (lines can hold invalid
+    UTF-8, which ``str()`` carries as ``surrogateescape`` characters).
+    Kapacitor answers ``400`` with ``raw + b"\\n"``.
+    """
+
+    def __init__(self, failures: Iterable[bytes]) -> None:
+        raw_failures = tuple(failures)
+        self.raw = b"\n".join(raw_failures)
+        self.failures = tuple(f.decode("utf-8", "surrogateescape") for f in raw_failures)
+        super().__init__("\n".join(self.failures))
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class FieldDecodeError(Exception):
+    """A syntactically valid line whose fields InfluxDB cannot decode.
+
+    InfluxDB's parser checks field syntax with one scanner and later reads
+    the values with another; for a few contrived inputs (a field key ending
+    in ``\\\\``) the second one cuts fields differently and fails.  Kapacitor
+    then has already handed the earlier points of the body to its tasks and
+    answers ``500`` with this message.  ``points_before`` are those earlier
+    points: the HTTP layer should (after its ``db`` and authorization
+    checks, which come first) publish them and answer 500 ``str(err) + "\\n"``.
+    """
+
+    def __init__(self, message: str, points_before: tuple[Point, ...]) -> None:
+        super().__init__(message)
+        self.points_before = points_before
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class _LineError(Exception):
+    """One line's reason for failing (the text after ``unable to parse '...': ``)."""
+
+
+class _DecodeError(Exception):
+    """One point's ``Fields()`` failure message."""
+
+
+def parse_points(
+    body: bytes,
+    precision: str,
+    now_ns: int,
+    database: str = "",
+    retention_policy: str = "",
+    *,
+    allow_unsigned: bool = False,
+) -> list[Point]:
+    """Parse a ``/write`` body into points, or raise :class:`LineProtocolError`.
+
+    *now_ns* is the server time (ns since the epoch) given to lines without
+    a timestamp, truncated to *precision* first as the original does.
+    *database* and *retention_policy* are copied into every point (the HTTP
+    layer substitutes the configured default retention policy for an empty
+    ``rp``, as Kapacitor's task master does).  Raises
+    :class:`FieldDecodeError` only for the pathological case it describes,
+    and only when no line has a syntax error.
+    """
+    mult = _PRECISION_NS.get(precision, 1)
+    default_time = now_ns - now_ns % mult
+    text = body.decode("latin-1")
+    to_text = None if body.isascii() else _to_text
+    fast = _FastParser(mult, default_time, database, retention_policy, to_text, allow_unsigned)
+    points: list[Point] = []
+    failures: list[bytes] = []
+    decode_failure: tuple[int, str] | None = None
+    for block in _split_lines(text):
+        line = block.lstrip(" \t\x00")
+        if not line or line[0] == "#":
+            continue
+        if line[-1] == "\n":
+            # Only a line left open by an unbalanced quote runs into the body's final newline.
+            line = line[:-1]
+        try:
+            point = None
+            if "\\" not in line and "\t" not in line and "\x00" not in line:
+                point = fast.parse(line)
+            if point is None:
+                point = _parse_line(
+                    line, mult, default_time, database, retention_policy, to_text, allow_unsigned
+                )
+        except _LineError as e:
+            failures.append(f"unable to parse '{line}': {e.args[0]}".encode("latin-1"))
+            continue
+        except _DecodeError as e:
+            if decode_failure is None:
+                decode_failure = (len(points), e.args[0])
+            continue
+        points.append(point)
+    if failures:
+        raise LineProtocolError(failures)
+    if decode_failure is not None:
+        index, message = decode_failure
+        raise FieldDecodeError(message, tuple(points[:index]))
+    return points
+
+
+def _to_text(s: str) -> str:
+    """Latin-1 view of raw bytes -> the Go string as Python ``str`` (UTF-8, surrogateescape)."""
+    if s.isascii():
+        return s
+    return s.encode("latin-1").decode("utf-8", "surrogateescape")
+
+
+# ---------------------------------------------------------------------------
+# Splitting the body into lines (models.scanLine)
+
+_LINE_SPECIAL = re.compile(r'[\\ =,"\n]')
+
+
+def _split_lines(text: str) -> list[str]:
+    """Cut *text* at newlines that are neither escaped nor inside a quoted field value."""
+    if '"' not in text and "\\" not in text:
+        return text.split("\n")
+    n = len(text)
+    lines = []
+    start = 0
+    skip_to = 0
+    quoted = in_fields = False
+    equals = commas = 0
+    for match in _LINE_SPECIAL.finditer(text):
+        i = match.start()
+        if i < skip_to:
+            continue
+        c = text[i]
+        if c == "\\":
+            # The original skips the next byte only when two more bytes follow.
+            if i + 2 < n:
+                skip_to = i + 2
+            continue
+        if c == " ":
+            in_fields = True
+            continue
+        if in_fields:
+            if not quoted and c == "=":
+                equals += 1
+                continue
+            if not quoted and c == ",":
+                commas += 1
+                continue
+            if c == '"' and equals > commas:
+                quoted = not quoted
+                continue
+        if c == "\n" and not quoted:
+            lines.append(text[start:i])
+            start = i + 1
+            quoted = in_fields = False
+            equals = commas = 0
+    if start < n:
+        lines.append(text[start:])
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# Fast path: no backslashes, tabs or NULs; single spaces between sections;
+# string values without backslashes.
+
+_FAST_INT = re.compile(r"-?[0-9]+i")
+_FAST_UINT = re.compile(r"[0-9]+u")
+_FAST_FLOAT = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_FAST_TIME = re.compile(r"-?[0-9]+")
+_QUOTED_FIELD = r'[^ ,="]+=(?:"[^"]*"|[^ ,="]+)'
+_QUOTED_LINE = re.compile(rf"([^ \"]+) ({_QUOTED_FIELD}(?:,{_QUOTED_FIELD})*)(?: ([^ ]+))?")
+_QUOTED_FIELDS = re.compile(r'([^ ,="]+)=("[^"]*"|[^ ,="]+)')
+_BOOLEANS = {
+    "t": True, "T": True, "true": True, "True": True, "TRUE": True,
+    "f": False, "F": False, "false": False, "False": False, "FALSE": False,
+}
+_SERIES_KEY_OVERHEAD = 4  # tsm1's field key separator, counted by InfluxDB's key limit
+
+
+class _FastParser:
+    """Parses the common, simple line; returns None whenever the faithful scanner must decide.
+
+    It only ever accepts lines the faithful scanner accepts, with the same
+    result (the test suite checks this with generated lines).
+    """
+
+    def __init__(self, mult, default_time, database, retention_policy, to_text, allow_unsigned):
+        self._mult = mult
+        self._default_time = default_time
+        self._database = database
+        self._retention_policy = retention_policy
+        self._to_text = to_text
+        self._allow_unsigned = allow_unsigned
+        self._keys: dict[str, tuple[int, str, tuple[tuple[str, str], ...]]] = {}
+
+    def parse(self, line: str) -> Point | None:
+        if '"' in line:
+            match = _QUOTED_LINE.fullmatch(line)
+            if match is None:
+                return None
+            key, fields, stamp = match.groups()
+            pairs = _QUOTED_FIELDS.findall(fields)
+        else:
+            parts = line.split(" ")
+            if len(parts) == 2:
+                key, fields = parts
+                stamp = None
+            elif len(parts) == 3:
+                key, fields, stamp = parts
+                if not stamp:
+                    return None
+            else:
+                return None
+            pairs = [segment.split("=") for segment in fields.split(",")]
+        series = self._keys.get(key)
+        if series is None:
+            series = self._series(key)
+            if series is None:
+                return None
+            self._keys[key] = series
+        key_length, measurement, tags = series
+        field_values = self._fields(pairs, MAX_KEY_LENGTH - _SERIES_KEY_OVERHEAD - key_length)
+        if field_values is None:
+            return None
+        if stamp is None:
+            time = self._default_time
+        else:
+            if len(stamp) > 20 or _FAST_TIME.fullmatch(stamp) is None:
+                return None
+            time = int(stamp) * self._mult
+            if time < MIN_NANO_TIME or time > MAX_NANO_TIME:
+                return None
+        return Point(self._database, self._retention_policy, measurement, tags, field_values, time)
+
+    def _series(self, key: str):
+        if len(key) > MAX_KEY_LENGTH:
+            return None
+        segments = key.split(",")
+        measurement = segments[0]
+        if not measurement:
+            return None
+        to_text = self._to_text
+        pairs = []
+        for segment in segments[1:]:
+            tag_key, _, tag_value = segment.partition("=")
+            if not tag_key or not tag_value or "=" in tag_value:
+                return None
+            pairs.append((tag_key, tag_value))
+        if len({k for k, _ in pairs}) != len(pairs):
+            return None
+        if to_text is not None:
+            measurement = to_text(measurement)
+            pairs = [(to_text(k), to_text(v)) for k, v in pairs]
+        pairs.sort()
+        return len(key), measurement, tuple(pairs)
+
+    def _fields(self, pairs, key_room: int):
+        """Typed values of (key, raw value) pairs; None unless every pair is plainly valid."""
+        values: dict[str, FieldValue] = {}
+        to_text = self._to_text
+        for pair in pairs:
+            if len(pair) != 2:
+                return None
+            field_key, raw = pair
+            if not field_key or not raw or len(field_key) > key_room:
+                return None
+            if raw[0] == '"':
+                value = raw[1:-1] if to_text is None else to_text(raw[1:-1])
+            else:
+                value = self._scalar(raw)
+                if value is None:
+                    return None
+            if to_text is not None:
+                field_key = to_text(field_key)
+            values[field_key] = value
+        if len(values) == 1:
+            return tuple(values.items())
+        return tuple(sorted(values.items()))
+
+    def _scalar(self, raw: str) -> FieldValue | None:
+        last = raw[-1]
+        if last == "i":
+            if len(raw) > 21 or _FAST_INT.fullmatch(raw) is None:
+                return None
+            value = int(raw[:-1])
+            return value if _INT64_MIN <= value <= _INT64_MAX else None
+        if last == "u":
+            if not self._allow_unsigned or len(raw) > 21 or _FAST_UINT.fullmatch(raw) is None:
+                return None
+            value = int(raw[:-1])
+            return Unsigned(value) if value <= _UINT64_MAX else None
+        value = _BOOLEANS.get(raw)
+        if value is None and _FAST_FLOAT.fullmatch(raw) is not None:
+            value = float(raw)
+            if math.isinf(value):
+                return None
+        return value
+
+
+# ---------------------------------------------------------------------------
+# Faithful scanner (models.parsePoint and the Fields() iterator)
+
+
+def _parse_line(line, mult, default_time, database, retention_policy, to_text, allow_unsigned):
+    n = len(line)
+    measurement_end, tags, i = _scan_key(line, n)
+    key_length = i
+    if key_length > MAX_KEY_LENGTH:
+        raise _LineError(f"max key length exceeded: {key_length} > {MAX_KEY_LENGTH}")
+    fields_start, i = _scan_fields(line, i, n, allow_unsigned)
+    fields = line[fields_start:i]
+    if not fields:
+        raise _LineError("missing fields")
+    walked = _walk_fields(fields, key_length)
+    stamp_start, i = _scan_time(line, i, n)
+    if stamp_start == i:
+        time = default_time
+    else:
+        time = _parse_time(line[stamp_start:i], mult)
+        for c in line[i:]:
+            if c != " ":
+                raise _LineError("point is invalid")
+    measurement = _unescape_name(line[:measurement_end])
+    field_values = _decode_fields(walked)
+    if to_text is not None:
+        measurement = to_text(measurement)
+        tags = [(to_text(k), to_text(v)) for k, v in tags]
+        field_values = {
+            to_text(k): to_text(v) if type(v) is str else v for k, v in field_values.items()
+        }
+    tags.sort()
+    return Point(
+        database,
+        retention_policy,
+        measurement,
+        tuple(tags),
+        tuple(sorted(field_values.items())),
+        time,
+    )
+
+
+def _skip_whitespace(s: str, i: int, n: int) -> int:
+    while i < n and s[i] in " \t\x00":
+        i += 1
+    return i
+
+
+def _scan_key(s: str, n: int):
+    """Measurement and tags: (end of measurement, unescaped tags, index of the space after the key)."""
+    # The caller stripped leading whitespace, so the key starts at 0.
+    if n == 0 or s[0] == ",":
+        raise _LineError("missing measurement")
+    i = 0
+    while True:
+        i += 1
+        if i >= n:
+            raise _LineError("missing fields")
+        if s[i - 1] == "\\":
+            continue
+        if s[i] == ",":
+            has_tags = True
+            break
+        if s[i] == " ":
+            has_tags = False
+            break
+    measurement_end = i
+    raw_tags = []
+    if has_tags:
+        i += 1
+        while True:
+            key_start = i
+            if i >= n or s[i] in " ,=":
+                raise _LineError("missing tag key")
+            while True:
+                i += 1
+                if i >= n:
+                    raise _LineError("missing tag value")
+                if s[i - 1] != "\\":
+                    c = s[i]
+                    if c == " " or c == ",":
+                        raise _LineError("missing tag value")
+                    if c == "=":
+                        break
+            key_end = i
+            i += 1
+            if i >= n or s[i] == "," or s[i] == " ":
+                raise _LineError("missing tag value")
+            while True:
+                i += 1
+                if i >= n:
+                    raise _LineError("missing fields")
+                if s[i - 1] != "\\":
+                    c = s[i]
+                    if c == "=":
+                        raise _LineError("invalid tag format")
+                    if c == "," or c == " ":
+                        break
+            raw_tags.append((s[key_start:key_end], s[key_end + 1:i]))
+            if s[i] == " ":
+                break
+            i += 1
+        if len({k for k, _ in raw_tags}) != len(raw_tags):
+            raise _LineError("duplicate tags")
+    tags = [(_unescape_tag(k), _unescape_tag(v)) for k, v in raw_tags]
+    return measurement_end, tags, i
+
+
+def _scan_fields(s: str, i: int, n: int, allow_unsigned: bool):
+    """The field section's (start, end); checks every value's syntax."""
+    i = _skip_whitespace(s, i, n)
+    start = i
+    quoted = False
+    equals = commas = 0
+    while i < n:
+        c = s[i]
+        if c == "\\" and i + 1 < n:
+            i += 2
+            continue
+        if c == '"' and equals > commas:
+            quoted = not quoted
+            i += 1
+            continue
+        if c == "=" and not quoted:
+            equals += 1
+            before = s[i - 1]
+            if (before == " " or before == ",") and s[i - 2] != "\\":
+                raise _LineError("missing field key")
+            if i + 1 >= n:
+                raise _LineError("missing field value")
+            following = s[i + 1]
+            if following == "," or following == " ":
+                raise _LineError("missing field value")
+            if following in "0123456789.-Nn":
+                i = _scan_number(s, i + 1, n, allow_unsigned)
+                continue
+            if following != '"':
+                i = _scan_boolean(s, i + 1, n)
+                continue
+        if c == "," and not quoted:
+            commas += 1
+        if c == " " and not quoted:
+            break
+        i += 1
+    if quoted:
+        raise _LineError("unbalanced quotes")
+    if equals == 0 or commas != equals - 1:
+        raise _LineError("invalid field format")
+    return start, i
+
+
+def _scan_number(s: str, i: int, n: int, allow_unsigned: bool) -> int:
+    start = i
+    is_int = is_unsigned = False
+    if s[i] == "-":
+        i += 1
+        if i == n:
+            raise _LineError("invalid number")
+    decimal = scientific = False
+    while i < n:
+        c = s[i]
+        if c == "," or c == " ":
+            break
+        if c == "i" and i > start and not (is_int or is_unsigned):
+            is_int = True
+            i += 1
+            continue
+        if c == "u" and i > start and not (is_int or is_unsigned):
+            is_unsigned = True
+            i += 1
+            continue
+        if c == ".":
+            if decimal:
+                raise _LineError("invalid number")
+            decimal = True
+        if i > start and (c == "e" or c == "E"):
+            scientific = True
+            i += 1
+            continue
+        if (c == "+" or c == "-") and (s[i - 1] == "e" or s[i - 1] == "E"):
+            i += 1
+            continue
+        if i + 2 < n and (c == "N" or c == "n"):
+            raise _LineError("invalid number")
+        if not ("0" <= c <= "9" or c == "."):
+            raise _LineError("invalid number")
+        i += 1
+    if (is_int or is_unsigned) and (decimal or scientific):
+        raise _LineError("invalid number")
+    digits = i - start - is_int - decimal - (s[start] == "-")
+    if digits == 0:
+        raise _LineError("invalid number")
+    if is_int:
+        if s[i - 1] != "i":
+            raise _LineError("invalid number")
+        number = s[start:i - 1]
+        if _decimal_int(number, _INT64_MIN, _INT64_MAX) is None:
+            raise _LineError(
+                f"unable to parse integer {number}: "
+                f"strconv.ParseInt: parsing {go_quote(number)}: value out of range"
+            )
+    elif is_unsigned:
+        if not allow_unsigned or s[i - 1] != "u" or s[start] == "-":
+            raise _LineError("invalid number")
+        number = s[start:i - 1]
+        if _decimal_int(number, 0, _UINT64_MAX) is None:
+            raise _LineError(
+                f"unable to parse unsigned {number}: "
+                f"strconv.ParseUint: parsing {go_quote(number)}: value out of range"
+            )
+    elif (scientific or i - start >= 25) and _go_float(s[start:i]) is None:
+        raise _LineError("invalid float")
+    return i
+
+
+def _scan_boolean(s: str, i: int, n: int) -> int:
+    start = i
+    if s[i] not in "tTfF":
+        raise _LineError("invalid boolean")
+    i += 1
+    while i < n and s[i] != "," and s[i] != " ":
+        i += 1
+    if i - start > 1 and s[start:i] not in _BOOLEANS:
+        raise _LineError("invalid boolean")
+    return i
+
+
+def _scan_time(s: str, i: int, n: int):
+    """The timestamp's (start, end): digits with an optional leading minus."""
+    i = _skip_whitespace(s, i, n)
+    start = i
+    while i < n:
+        c = s[i]
+        if c == "\n" or c == " ":
+            break
+        if i == start and c == "-":
+            i += 1
+            continue
+        if not "0" <= c <= "9":
+            raise _LineError("bad timestamp")
+        i += 1
+    return start, i
+
+
+def _parse_time(stamp: str, mult: int) -> int:
+    value = _decimal_int(stamp, _INT64_MIN, _INT64_MAX)
+    if value is None:
+        reason = "invalid syntax" if stamp == "-" else "value out of range"
+        raise _LineError(f"strconv.ParseInt: parsing {go_quote(stamp)}: {reason}")
+    time = value * mult
+    if time < MIN_NANO_TIME or time > MAX_NANO_TIME:
+        raise _LineError(_TIME_RANGE_MESSAGE)
+    return time
+
+
+def _decimal_int(number: str, low: int, high: int) -> int | None:
+    """``-?[0-9]+`` (already checked by the scanner) as an int within [low, high], else None."""
+    digits = number.lstrip("-").lstrip("0")
+    if not number.lstrip("-") or len(digits) > 20:
+        return None
+    value = int(number)
+    return value if low <= value <= high else None
+
+
+def _find_unescaped(s: str, stop: str, i: int) -> int:
+    """Index of the first *stop* at or after *i* not preceded by a backslash, else len(s)."""
+    j = s.find(stop, i)
+    while j > 0 and s[j - 1] == "\\":
+        j = s.find(stop, j + 1)
+    return len(s) if j < 0 else j
+
+
+def _field_value_end(s: str, i: int) -> int:
+    """End of a field value: the first comma outside double quotes."""
+    n = len(s)
+    quoted = False
+    while i < n:
+        c = s[i]
+        if c == "\\" and i + 1 < n and (s[i + 1] == '"' or s[i + 1] == "\\"):
+            i += 2
+            continue
+        if c == '"':
+            quoted = not quoted
+        elif c == "," and not quoted:
+            break
+        i += 1
+    return i
+
+
+def _walk_fields(fields: str, key_length: int) -> list[tuple[str, str]]:
+    """Cut the field section into raw (key, value) pairs the way ``Fields()`` will.
+
+    This second cut ignores quotes when looking for a key's ``=``; it checks
+    the series-key length limit for each field as the original does.
+    """
+    out = []
+    n = len(fields)
+    pos = 0
+    while pos < n:
+        equals = _find_unescaped(fields, "=", pos)
+        if equals > n - 2:
+            raise _LineError(f"invalid value: field-key={fields[pos:equals]}")
+        end = _field_value_end(fields, equals + 1)
+        key = fields[pos:equals]
+        size = key_length + _SERIES_KEY_OVERHEAD + len(key)
+        if size > MAX_KEY_LENGTH:
+            raise _LineError(f"max key length exceeded: {size} > {MAX_KEY_LENGTH}")
+        out.append((key, fields[equals + 1:end]))
+        pos = end + 1
+    return out
+
+
+_NAME_ESCAPE = re.compile(r'\\([," =])')
+_TAG_ESCAPE = re.compile(r"\\([, =])")
+_STRING_ESCAPE = re.compile(r'\\([\\"])')
+
+
+def _unescape_name(s: str) -> str:
+    """Measurement names and field keys: ``\\,`` ``\\"`` ``\\ `` ``\\=``."""
+    return _NAME_ESCAPE.sub(r"\1", s) if "\\" in s else s
+
+
+def _unescape_tag(s: str) -> str:
+    return _TAG_ESCAPE.sub(r"\1", s) if "\\" in s else s
+
+
+_NUMERIC_START = frozenset("0123456789-.nNiIu")
+_GO_INT = re.compile(r"[-+]?[0-9]+")
+_GO_UINT = re.compile(r"[0-9]+")
+_GO_FLOAT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_GO_FLOAT_SPECIAL = re.compile(r"[-+]?(?:inf|infinity|nan)", re.IGNORECASE)
+_GO_BOOLEANS = dict(_BOOLEANS, **{"1": True, "0": False})
+
+
+def _go_float(s: str) -> float | None:
+    """Go's ``strconv.ParseFloat(s, 64)`` for decimal input: None on syntax or range error."""
+    if _GO_FLOAT.fullmatch(s):
+        value = float(s)
+        return None if math.isinf(value) else value
+    if _GO_FLOAT_SPECIAL.fullmatch(s):
+        return float(s)
+    return None
+
+
+def _decode_fields(walked: list[tuple[str, str]]) -> dict[str, FieldValue]:
+    """The field map Kapacitor gets from ``Point.Fields()``; later duplicates win."""
+    values: dict[str, FieldValue] = {}
+    for raw_key, raw in walked:
+        key = _unescape_name(raw_key)
+        if not key or not raw:
+            continue  # the original skips empty keys and empty values
+        values[key] = _decode_value(key, raw)
+    return values
+
+
+def _decode_value(key: str, raw: str) -> FieldValue:
+    first = raw[0]
+    if first == '"':
+        return _STRING_ESCAPE.sub(r"\1", raw[1:-1])
+    if first in _NUMERIC_START:
+        last = raw[-1]
+        if last == "i":
+            number = raw[:-1]
+            if _GO_INT.fullmatch(number):
+                value = _decimal_int(number.lstrip("+"), _INT64_MIN, _INT64_MAX)
+                if value is not None:
+                    return value
+                reason = "value out of range"
+            else:
+                reason = "invalid syntax"
+            raise _decode_error(key, "integer", number, "ParseInt", reason)
+        if last == "u":
+            number = raw[:-1]
+            if _GO_UINT.fullmatch(number):
+                value = _decimal_int(number, 0, _UINT64_MAX)
+                if value is not None:
+                    return Unsigned(value)
+                reason = "value out of range"
+            else:
+                reason = "invalid syntax"
+            raise _decode_error(key, "unsigned", number, "ParseUint", reason)
+        value = _go_float(raw)
+        if value is not None:
+            return value
+        reason = "value out of range" if _GO_FLOAT.fullmatch(raw) else "invalid syntax"
+        raise _decode_error(key, "floating point", raw, "ParseFloat", reason)
+    boolean = _GO_BOOLEANS.get(raw)
+    if boolean is None:
+        raise _decode_error(key, "bool", raw, "ParseBool", "invalid syntax")
+    return boolean
+
+
+def _decode_error(key: str, kind: str, raw: str, func: str, reason: str) -> _DecodeError:
+    quoted = go_quote(raw.encode("latin-1"))
+    key_text = _to_text(key)
+    return _DecodeError(
+        f"unable to unmarshal field {key_text}: unable to parse {kind} value {quoted}: "
+        f"strconv.{func}: parsing {quoted}: {reason}"
+    )
+

@@ -1,0 +1,166 @@
+"""The point type that ``/write`` produces and the bus that carries points to the task engine.
+
+The HTTP layer parses a request body into :class:`Point` objects and hands
+them to an :class:`IPointBus`; the task engine subscribes to that bus.  The
+bus is the only coupling between the two, so either side can be tested with
+a plain list standing in for the other.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from typing import Union
+
+import attrs
+from twisted.logger import Logger
+from zope.interface import Interface, implementer
+
+__all__ = [
+    "FieldKind",
+    "FieldValue",
+    "IPointBus",
+    "Point",
+    "PointBus",
+    "Unsigned",
+    "field_kind",
+]
+
+
+class Unsigned(int):
+    """An unsigned 64-bit field value (line protocol ``u`` suffix).
+
+    A subclass of ``int`` so arithmetic still works, but a distinct type so
+    the engine can tell ``5u`` from ``5i`` the way InfluxDB's ``uint64`` and
+    ``int64`` differ.  Use :func:`field_kind` rather than ``isinstance``:
+    ``bool`` and ``Unsigned`` are both ``int`` subclasses.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Unsigned({int(self)})"
+
+
+#: A field value: ``int`` (int64, ``i`` suffix), :class:`Unsigned` (uint64),
+#: ``float``, ``bool`` or ``str``.
+FieldValue = Union[int, float, bool, str, Unsigned]
+
+
+class FieldKind(enum.Enum):
+    """The InfluxDB field types a :data:`FieldValue` can have."""
+
+    INTEGER = "integer"
+    UNSIGNED = "unsigned"
+    FLOAT = "float"
+    BOOLEAN = "boolean"
+    STRING = "string"
+
+
+def field_kind(value: FieldValue) -> FieldKind:
+    """Which InfluxDB type *value* stands for (checks ``bool``/``Unsigned`` before ``int``)."""
+    kind = type(value)
+    if kind is float:
+        return FieldKind.FLOAT
+    if kind is bool:
+        return FieldKind.BOOLEAN
+    if kind is Unsigned:
+        return FieldKind.UNSIGNED
+    if kind is int:
+        return FieldKind.INTEGER
+    if kind is str:
+        return FieldKind.STRING
+    raise TypeError(f"not a field value: {value!r}")
+
+
+@attrs.frozen
+class Point:
+    """One parsed point, as Kapacitor's task master receives it.
+
+    ``tags`` and ``fields`` are tuples of ``(key, value)`` pairs sorted by key
+    (fields: one entry per key, the last one written wins, as in InfluxDB's
+    field map), so equal points compare equal and are hashable.  ``time`` is
+    nanoseconds since the Unix epoch.
+    """
+
+    database: str
+    retention_policy: str
+    measurement: str
+    tags: tuple[tuple[str, str], ...]
+    fields: tuple[tuple[str, FieldValue], ...]
+    time: int
+
+    @property
+    def tag_map(self) -> dict[str, str]:
+        """The tags as a new ``dict`` (what Kapacitor's ``models.Tags`` is)."""
+        return dict(self.tags)
+
+    @property
+    def field_map(self) -> dict[str, FieldValue]:
+        """The fields as a new ``dict`` (what Kapacitor's ``models.Fields`` is)."""
+        return dict(self.fields)
+
+
+class IPointBus(Interface):
+    """Fan-out of written points from the HTTP layer to the task engine.
+
+    Contract:
+
+    * ``publish`` delivers every batch, in publish order, to every callback
+      subscribed at the moment ``publish`` is called, synchronously, on the
+      calling (reactor) thread, before ``publish`` returns.
+    * Each callback receives the batch as an immutable ``tuple`` of
+      :class:`Point`; it must not block.  Its return value is ignored (a
+      callback that starts asynchronous work must handle that work's errors).
+    * An exception from one callback is logged and does not prevent delivery
+      to the others, nor does it propagate to the publisher: a write request
+      has already been accepted when its points are published, like
+      Kapacitor's task master, which buffers points for its tasks.
+    * Empty batches are not delivered.
+    * Subscribing or unsubscribing from inside a callback is allowed and
+      takes effect from the next ``publish``.
+    """
+
+    def subscribe(callback: Callable[[tuple[Point, ...]], object]) -> Callable[[], None]:
+        """Register *callback* for every later batch; return a function that unregisters it.
+
+        The returned function may be called any number of times.  Subscribing
+        the same callable twice delivers each batch to it twice.
+        """
+
+    def publish(points: Sequence[Point]) -> None:
+        """Deliver *points* (one write request's worth) to all current subscribers."""
+
+
+@implementer(IPointBus)
+class PointBus:
+    """The in-process :class:`IPointBus`: a list of callbacks called in subscription order."""
+
+    _log = Logger()
+
+    def __init__(self) -> None:
+        self._subscribers: list[tuple[object, Callable[[tuple[Point, ...]], object]]] = []
+
+    def subscribe(self, callback: Callable[[tuple[Point, ...]], object]) -> Callable[[], None]:
+        token = object()
+        self._subscribers.append((token, callback))
+
+        def unsubscribe() -> None:
+            # Rebuild rather than mutate so a publish in progress keeps its snapshot.
+            self._subscribers = [s for s in self._subscribers if s[0] is not token]
+
+        return unsubscribe
+
+    def publish(self, points: Sequence[Point]) -> None:
+        batch = tuple(points)
+        if not batch:
+            return
+        for _token, callback in tuple(self._subscribers):
+            try:
+                callback(batch)
+            except Exception:
+                self._log.failure(
+                    "point subscriber {subscriber!r} failed on {count} points",
+                    subscriber=callback,
+                    count=len(batch),
+                )
