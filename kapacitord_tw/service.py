@@ -209,6 +209,7 @@ class HTTPService(Service):
             log_enabled=config.http.log_enabled,
             timeout=config.http.read_timeout / 1e9,
             reactor=app.reactor,
+            log_control=app.log_control,
         )
         self._endpoint = endpoint or make_endpoint(config, app.reactor)
         self.site.noisy = False

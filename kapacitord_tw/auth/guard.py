@@ -6,10 +6,12 @@ cred ``Portal`` and authorized by method and path (reference §2.2–§2.3,
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
+
+from twisted.python.failure import Failure
 
 from twisted.cred.error import UnauthorizedLogin, UnhandledCredentials
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from kapacitord_tw.auth import credentials as creds
@@ -49,20 +51,23 @@ class Guard:
         """The user of unauthenticated requests (auth off, bypass routes)."""
         return ADMIN_USER
 
-    def authenticate(self, request) -> Deferred:
+    def authenticate(self, request) -> Union[User, Deferred]:
+        """The request's user: at once when it is known now (auth off, or
+        credentials already proven), else a Deferred.  Refusals raise (or
+        errback with) ``APIError``."""
         if not self.enabled:
-            return succeed(ADMIN_USER)
+            return ADMIN_USER
         parsed = creds.parse_credentials(request)
         if parsed is None:
             self._stats.incr("auth_fail")
-            return fail(unauthorized("unable to parse authentication credentials"))
+            raise unauthorized("unable to parse authentication credentials")
         if parsed.kind == creds.PASSWORD and not parsed.username:
             self._stats.incr("auth_fail")
-            return fail(unauthorized("username required"))
+            raise unauthorized("username required")
         d = self._portal.login(parsed.credentials, None, IUserAvatar)
         d.addCallback(_avatar)
         d.addErrback(self._rejected, request, parsed)
-        return d
+        return _now_or_later(d)
 
     def _rejected(self, failure, request, parsed):
         if failure.check(Throttled):
@@ -92,6 +97,27 @@ class Guard:
     def authorize(self, user: User, method: str, path: str) -> None:
         if not user.authorize(required_privilege(method), api_resource(path)):
             raise forbidden(user, method, path)
+
+
+def _now_or_later(d: Deferred) -> Union[User, Deferred]:
+    """Unwrap a Deferred that has already fired (the cached-credential path)."""
+    box: list = []
+    d.addBoth(box.append)
+    if box:
+        result = box[0]
+        if isinstance(result, Failure):
+            result.raiseException()
+        return result
+    later = Deferred()
+    d.addCallback(lambda _: _fire(later, box[0]))
+    return later
+
+
+def _fire(d: Deferred, result) -> None:
+    if isinstance(result, Failure):
+        d.errback(result)
+    else:
+        d.callback(result)
 
 
 def _avatar(result) -> User:

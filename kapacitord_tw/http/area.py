@@ -60,6 +60,9 @@ class Area:
             authorize = options.pop("authorize", None)
             if isinstance(authorize, str):
                 authorize = getattr(self, authorize)
+            direct = options.pop("direct", None)
+            if isinstance(direct, str):
+                direct = getattr(self, direct)
             out.append(
                 Route(
                     method,
@@ -67,6 +70,7 @@ class Area:
                     resource,
                     prefix=prefix,
                     authorize=authorize,
+                    direct=direct,
                     **options,
                 )
             )

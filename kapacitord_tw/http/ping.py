@@ -11,8 +11,8 @@ from kapacitord_tw.http.errors import json_response, no_content
 class PingAPI(Area):
     app = install_error_handlers(Klein())
     mux = (
-        ("GET", "/ping", {}),
-        ("HEAD", "/ping", {}),
+        ("GET", "/ping", {"direct": "ping"}),
+        ("HEAD", "/ping", {"direct": "ping"}),
         ("GET", "/:routes", {}),
     )
 

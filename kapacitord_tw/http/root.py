@@ -11,11 +11,10 @@ area that registered the matching pattern.
 
 from __future__ import annotations
 
-import uuid
 from typing import Optional
 from urllib.parse import quote, unquote_to_bytes
 
-from twisted.internet.defer import maybeDeferred
+from twisted.internet.defer import Deferred
 from zope.interface import Interface
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -24,6 +23,7 @@ from twisted.web.server import NOT_DONE_YET, GzipEncoderFactory
 
 from kapacitord_tw.auth.privileges import api_resource
 from kapacitord_tw.http.errors import JSON_CONTENT_TYPE, APIError, error_body, render_api_error
+from kapacitord_tw.http.requestid import RequestIds
 from kapacitord_tw.http.routing import BASE, METHODS, PREVIEW, Route, RouteTable, clean_request_path
 
 CORS_METHODS = b"DELETE, GET, OPTIONS, POST, PATCH"
@@ -70,6 +70,7 @@ class KapacitorRoot(Resource):
         self._guard = guard
         self._version = version.encode("ascii")
         self._stats = stats
+        self._ids = RequestIds()
 
     # -------------------------------------------------------------- entry
 
@@ -88,7 +89,7 @@ class KapacitorRoot(Resource):
         if cleaned != path:
             return self._redirect(request, method, cleaned)
         self._stats.incr("req")
-        request_id = str(uuid.uuid1()).encode("ascii")
+        request_id = self._ids.next()
         request.requestHeaders.setRawHeaders(b"Request-Id", [request_id])
         request.setHeader(b"Request-Id", request_id)
         return self._serve(request, method, path)
@@ -128,13 +129,24 @@ class KapacitorRoot(Resource):
             encoder = _GZIP.encoderForRequest(request)
             if encoder is not None:
                 request._encoder = encoder
-        if route.bypass_auth:
-            d = maybeDeferred(self._guard.anonymous)
-        else:
-            d = maybeDeferred(self._guard.authenticate, request)
-        d.addCallback(self._authorized, request, method, path, route)
-        d.addErrback(self._failed, request)
+        try:
+            if route.bypass_auth:
+                user = self._guard.anonymous()
+            else:
+                user = self._guard.authenticate(request)
+            if not isinstance(user, Deferred):
+                return self._authorized(user, request, method, path, route)
+        except APIError as e:
+            return render_api_error(request, e)
+        user.addCallback(self._authorized, request, method, path, route)
+        user.addCallback(self._write_result, request)
+        user.addErrback(self._failed, request)
         return NOT_DONE_YET
+
+    def _write_result(self, result, request) -> None:
+        if result is not NOT_DONE_YET and not request.finished:
+            request.write(result)
+            request.finish()
 
     def _authorized(self, user, request, method: str, path: str, route: Route):
         if route.authorize is not None:
@@ -144,6 +156,8 @@ class KapacitorRoot(Resource):
         request.setComponent(IUserAvatarMarker, user)
         if route.pattern == PREVIEW + "/":
             return self._preview(request, method, path)
+        if route.direct is not None:
+            return route.direct(request)
         if route.resource is None:
             raise APIError(404, "Not Found")
         return self._render_area(request, route, path)
@@ -153,10 +167,7 @@ class KapacitorRoot(Resource):
         rewritten = BASE + path[len(PREVIEW):]
         request.path = rewritten.encode("utf-8", "surrogateescape")
         request.setComponent(IPreviewRewritten, True)
-        result = self._serve(request, method, rewritten)
-        if result is not NOT_DONE_YET:
-            request.write(result)
-            request.finish()
+        self._write_result(self._serve(request, method, rewritten), request)
         return NOT_DONE_YET
 
     def _render_area(self, request, route: Route, path: str):
@@ -166,10 +177,7 @@ class KapacitorRoot(Resource):
         request.postpath = [
             s.encode("utf-8", "surrogateescape") for s in rest.lstrip("/").split("/")
         ]
-        result = route.resource.render(request)
-        if result is not NOT_DONE_YET:
-            request.write(result)
-            request.finish()
+        self._write_result(route.resource.render(request), request)
         return NOT_DONE_YET
 
     def _failed(self, failure: Failure, request):

@@ -34,6 +34,9 @@ class Route:
     gzip: bool = True
     bypass_auth: bool = False
     authorize: Optional[Callable] = attrs.field(default=None, eq=False, repr=False)
+    #: A plain ``request -> bytes`` handler the root calls itself, skipping
+    #: Klein's routing: only for the ping health check, the hottest path.
+    direct: Optional[Callable] = attrs.field(default=None, eq=False, repr=False)
 
 
 class RouteTable:

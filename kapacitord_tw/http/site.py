@@ -18,7 +18,7 @@ import time
 from typing import Set
 
 from twisted.internet import defer
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from twisted.web import http, server
 
 from kapacitord_tw.http.errors import JSON_CONTENT_TYPE, error_body
@@ -78,6 +78,19 @@ class KapacitorRequest(server.Request):
         # Go's server sends no Server header.
         self.responseHeaders.removeHeader(b"Server")
 
+    def _handleStar(self):
+        """Go answers a ``*`` request-target with a bare 400 and closes (§1.2).
+
+        Twisted would answer ``OPTIONS *`` with 200 before the root resource
+        ever sees it.
+        """
+        self.setResponseCode(400)
+        self.setHeader(b"Content-Length", b"0")
+        self.setHeader(b"Connection", b"close")
+        channel = self.channel
+        self.finish()
+        channel.loseConnection()
+
     def write(self, data):
         if not self.startedWriting:
             self.responseHeaders.removeHeader(b"Server")
@@ -96,11 +109,13 @@ class KapacitorSite(server.Site):
         log_enabled: bool = True,
         timeout: float = 60.0,
         reactor=None,
+        log_control=None,
     ):
         super().__init__(resource, timeout=timeout, reactor=reactor)
         self.stats = stats
         self.max_body_size = max_body_size
         self.log_enabled = log_enabled
+        self.log_control = log_control
         self._channels: Set[http.HTTPChannel] = set()
         self.displayTracebacks = False
 
@@ -119,7 +134,9 @@ class KapacitorSite(server.Site):
         return channel
 
     def log(self, request):
-        if not self.log_enabled:
+        if not self.log_enabled or (
+            self.log_control is not None and self.log_control.level > LogLevel.info
+        ):
             return
         started = getattr(request, "_started", None)
         duration = time.monotonic() - started if started is not None else 0.0

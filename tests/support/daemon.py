@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 
 def free_port() -> int:
@@ -24,7 +24,7 @@ def free_port() -> int:
 
 
 def write_config(path, data_dir, port: int, extra: str = "", auth: bool = True,
-                 http_auth: bool = False, cost: int = 4) -> str:
+                 http_auth: bool = False, cost: int = 4, log_level: str = "INFO") -> str:
     text = f"""\
 data_dir = "{data_dir}"
 
@@ -40,7 +40,7 @@ data_dir = "{data_dir}"
   meta-addr = ""
 
 [logging]
-  level = "INFO"
+  level = "{log_level}"
 {extra}
 """
     with open(path, "w") as f:
@@ -48,11 +48,22 @@ data_dir = "{data_dir}"
     return str(path)
 
 
-class Daemon:
-    """A ``kapacitord -config FILE`` child process."""
+KAPACITORD = [sys.executable, "-m", "kapacitord_tw.cli.kapacitord"]
 
-    def __init__(self, config_path: str, port: int, env: Optional[Dict[str, str]] = None,
-                 pidfile: Optional[str] = None, args=()):
+
+class Daemon:
+    """A ``kapacitord -config FILE`` child process.
+
+    ``config_path=None`` starts it without ``-config`` (then pass
+    ``log_path``); ``argv`` replaces the whole command line (e.g. to run
+    ``twistd -n kapacitord``); ``cwd`` is the child's working directory.
+    """
+
+    def __init__(self, config_path: Optional[str], port: int,
+                 env: Optional[Dict[str, str]] = None,
+                 pidfile: Optional[str] = None, args=(),
+                 argv: Optional[List[str]] = None, log_path: Optional[str] = None,
+                 cwd: Optional[str] = None):
         self.config_path = config_path
         self.port = port
         self.env = dict(os.environ)
@@ -60,16 +71,25 @@ class Daemon:
         self.env.update(env or {})
         self.pidfile = pidfile
         self.args = list(args)
+        self.argv = list(argv) if argv is not None else None
+        self.cwd = cwd
         self.proc: Optional[subprocess.Popen] = None
-        self.log_path = str(config_path) + ".log"
+        self.log_path = log_path or str(config_path) + ".log"
 
-    def start(self, timeout: float = 15.0) -> "Daemon":
-        cmd = [sys.executable, "-m", "kapacitord_tw.cli.kapacitord", "-config", self.config_path]
+    def command(self) -> List[str]:
+        if self.argv is not None:
+            return list(self.argv)
+        cmd = list(KAPACITORD)
+        if self.config_path is not None:
+            cmd += ["-config", str(self.config_path)]
         if self.pidfile:
             cmd += ["-pidfile", self.pidfile]
-        cmd += self.args
+        return cmd + self.args
+
+    def start(self, timeout: float = 15.0) -> "Daemon":
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.command(), env=self.env, cwd=self.cwd,
+                                     stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -125,3 +145,15 @@ class Daemon:
 
     def __exit__(self, *exc):
         self.kill()
+
+
+def run_kapacitord(args, env: Optional[Dict[str, str]] = None, home=None,
+                   timeout: float = 30.0) -> subprocess.CompletedProcess:
+    """Run ``kapacitord ARGS`` to completion with a clean ``KAPACITOR_*``
+    environment (``HOME`` set to ``home`` when given); text output."""
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("KAPACITOR_")}
+    if home is not None:
+        child_env["HOME"] = str(home)
+    child_env.update(env or {})
+    return subprocess.run(KAPACITORD + [str(a) for a in args], env=child_env,
+                          capture_output=True, text=True, timeout=timeout)
