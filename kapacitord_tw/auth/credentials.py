@@ -76,7 +76,12 @@ def _client(request) -> str:
 
 def query_args(request) -> dict:
     """The URL query only (Go's ``r.URL.Query()``), never a form body."""
-    return parse_qs(request.uri.partition(b"?")[2], keep_blank_values=True)
+    query = request.uri.partition(b"?")[2].decode("latin-1")
+    parsed = parse_qs(query, keep_blank_values=True, encoding="latin-1", errors="strict")
+    return {
+        key.encode("latin-1"): [value.encode("latin-1") for value in values]
+        for key, values in parsed.items()
+    }
 
 
 def parse_credentials(request) -> Optional[Parsed]:

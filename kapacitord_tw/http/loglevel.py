@@ -30,5 +30,5 @@ class LogLevelAPI(Area):
         if level.upper() not in ACCEPTED:
             raise APIError(400, "invalid log level")
         self._control.set_level(level)
-        self.log.info("log level set to {level}", level=level.upper())
+        self.log.info("log level set to {new_level}", new_level=level.upper())
         return no_content(request)

@@ -1,0 +1,1 @@
+"""The CLI's commands; each takes ``(ctx, args)`` and prints or raises."""
