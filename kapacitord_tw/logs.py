@@ -65,7 +65,9 @@ def format_logfmt(event: dict) -> str:
     line = " ".join(parts)
     failure = event.get("log_failure")
     if failure is not None:
-        line += " err=" + _logfmt_value(failure.getErrorMessage())
+        # Some exceptions have no message; the type still says what broke.
+        message = failure.getErrorMessage() or failure.type.__qualname__
+        line += " err=" + _logfmt_value(message)
     return line + "\n"
 
 

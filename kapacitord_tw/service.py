@@ -23,7 +23,12 @@ from kapacitord_tw.auth.throttle import LoginThrottle
 from kapacitord_tw.auth.userdb import UserDB
 from kapacitord_tw.auth.workers import CPUWorkers
 from kapacitord_tw.config.model import Config
-from kapacitord_tw.config.netaddr import endpoint_description, resolve_interface, split_host_port
+from kapacitord_tw.config.netaddr import (
+    bind_port,
+    endpoint_description,
+    resolve_interface,
+    split_host_port,
+)
 from kapacitord_tw.http.debugvars import DebugVarsAPI
 from kapacitord_tw.http.loglevel import LogLevelAPI
 from kapacitord_tw.http.ping import PingAPI
@@ -250,6 +255,20 @@ class HTTPService(Service):
         yield self.site.shutdown(timeout, self._app.reactor)
 
 
+class SequentialMultiService(MultiService):
+    """Stops children one at a time, last started first: the listener drains
+    its requests before the worker pool and the store are closed."""
+
+    @defer.inlineCallbacks
+    def stopService(self):
+        Service.stopService(self)
+        for service in reversed(list(self)):
+            try:
+                yield defer.maybeDeferred(service.stopService)
+            except Exception:
+                log.failure("error stopping {service}", service=service)
+
+
 class WarmupService(Service):
     """Prepares the unknown-user dummy hash so timing is equal from the start."""
 
@@ -267,12 +286,10 @@ def make_endpoint(config: Config, reactor):
     if http.https_enabled:
         from kapacitord_tw.config.tls import certificate_options
 
-        host, port = split_host_port(http.bind_address)
-        from kapacitord_tw import gocompat
-
+        host, _port = split_host_port(http.bind_address)
         return SSL4ServerEndpoint(
             reactor,
-            gocompat.parse_int(port),
+            bind_port(http.bind_address),
             certificate_options(http, config.tls),
             interface=resolve_interface(host),
         )
@@ -288,7 +305,7 @@ def make_service(
     store = open_store(config, reactor)
     app = build_app(config, reactor, store, extra_areas=extra_areas, log_control=log_control)
     log_auth_mode(config)
-    top = MultiService()
+    top = SequentialMultiService()
     top.app = app
     StoreService(store).setServiceParent(top)
     if isinstance(app.workers, Service):

@@ -20,7 +20,13 @@ class Options(usage.Options):
     optParameters = [
         ["config", "c", None, "Kapacitor configuration file (TOML)."],
         ["hostname", None, None, "Override the hostname from the configuration."],
-        ["log-level", None, None, "Log level: debug, info or error."],
+        [
+            "log-level",
+            None,
+            None,
+            "Accepted for symmetry with kapacitord; under twistd the log level and "
+            "destination are twistd's (--logfile, --logger).",
+        ],
         [
             "endpoint",
             None,

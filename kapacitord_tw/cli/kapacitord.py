@@ -103,7 +103,12 @@ class Fatal(Exception):
 
 def _load(command: str, flags: dict, environ, for_config: bool):
     try:
-        loaded = config_load.load(flags.get("config"), environ, for_config_command=for_config)
+        loaded = config_load.load(
+            flags.get("config"),
+            environ,
+            home=environ.get("HOME"),  # the demo paths follow the environ given
+            for_config_command=for_config,
+        )
     except config_load.EnvError as e:
         raise Fatal(f"{command}: apply env config: {e}") from None
     except config_load.ParseError as e:
@@ -127,6 +132,8 @@ def run_config(args: List[str], environ, out) -> int:
         sys.stderr.write(CONFIG_USAGE)
         raise Fatal(f"config: {e}") from None
     loaded, config = _load("config", flags, environ, for_config=True)
+    if loaded.path:
+        sys.stderr.write(f"Merging with configuration at: {loaded.path}\n")
     for warning in loaded.warnings:
         sys.stderr.write(f"warning: {warning}\n")
     try:
@@ -186,7 +193,10 @@ def run_daemon(args: List[str], environ) -> int:
         raise Fatal(f"run: create server: {e}") from None
     pidfile = flags.get("pidfile")
     if pidfile:
-        _write_pidfile(pidfile)
+        try:
+            _write_pidfile(pidfile)
+        except OSError as e:
+            raise Fatal(f"run: write pid file: {e}") from None
     status = {"code": 0}
 
     def start():
@@ -211,7 +221,10 @@ def run_daemon(args: List[str], environ) -> int:
             except OSError:
                 pass
     log.info("Server shutdown completed")
-    return status["code"]
+    if status["code"]:
+        # The reason is in the log, which may be a file: say it on stderr too.
+        raise Fatal(f"run: open server: cannot listen on {config.http.bind_address}")
+    return 0
 
 
 def main(argv: Optional[List[str]] = None, environ=None) -> int:

@@ -270,9 +270,10 @@ def apply_env(config: model.Config, environ: Mapping[str, str]) -> Loaded:
             warnings.append(
                 f"{BCRYPT_ALIAS} ignored because {canonical} is also set"
             )
+            del values[BCRYPT_ALIAS]
         else:
-            values[canonical] = values[BCRYPT_ALIAS]
-        del values[BCRYPT_ALIAS]
+            # Parsed under its own name, so an error names what was set.
+            fields[BCRYPT_ALIAS] = fields[canonical]
     top_changes = {}
     section_changes: Dict[str, dict] = {}
     for env in sorted(values):
@@ -361,7 +362,7 @@ def _validate_http(http: model.HTTPConfig) -> None:
             f"(write {addr}9092, or {addr}0 for a random port)"
         )
     try:
-        number = gocompat.parse_int(port, 64)
+        number = gocompat.parse_int10(port, 64)  # base 10, like Go's check
     except ValueError as e:
         raise ValidationError(f"http: invalid http bind address port {port}: {e}") from None
     if number < 0 or number > 65535:
@@ -401,9 +402,10 @@ def validate(config: model.Config) -> None:
     _validate_http(config.http)
     from kapacitord_tw.config.tls import validate_ciphers
 
+    # tlsconfig.Parse's order: ciphers, then min-version, then max-version.
+    validate_ciphers(config.tls.ciphers)
     normalise_tls_version(config.tls.min_version)
     normalise_tls_version(config.tls.max_version)
-    validate_ciphers(config.tls.ciphers)
 
 
 def invalid_configuration(err: ValidationError) -> str:

@@ -67,15 +67,21 @@ def resolve_interface(host: str) -> str:
     return infos[0][4][0]
 
 
+def bind_port(bind_address: str) -> int:
+    """The port of a validated ``bind-address``, read in base 10 as Go
+    does (``":010"`` is port 10, not octal 8)."""
+    return gocompat.parse_int10(split_host_port(bind_address)[1])
+
+
 def endpoint_description(bind_address: str) -> str:
     """``":9092"`` → ``"tcp:port=9092"``; ``"[::1]:9092"`` → ``tcp6:...``.
 
     Kapacitor's ``bind-address`` is validated before this is called.
     """
-    host, port = split_host_port(bind_address)
+    host, _port = split_host_port(bind_address)
     interface = resolve_interface(host)
     kind = "tcp6" if ":" in interface else "tcp"
-    description = f"{kind}:port={gocompat.parse_int(port)}"
+    description = f"{kind}:port={bind_port(bind_address)}"
     if interface:
         description += f":interface={_escape(interface)}"
     return description

@@ -9,6 +9,11 @@ from kapacitord_tw import gocompat
 from kapacitord_tw.config import model
 
 
+def _string(value: str) -> str:
+    """A TOML basic string; JSON's escaping is TOML's except for DEL."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
 def _value(field, value) -> str:
     kind = field.metadata["kind"]
     if kind == model.BOOL:
@@ -16,10 +21,10 @@ def _value(field, value) -> str:
     if kind == model.INT:
         return str(value)
     if kind == model.DURATION:
-        return json.dumps(gocompat.format_duration(value))
+        return _string(gocompat.format_duration(value))
     if kind == model.STRING_LIST:
-        return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=False)
+        return "[" + ", ".join(_string(v) for v in value) + "]"
+    return _string(value)
 
 
 def _lines(obj) -> List[str]:

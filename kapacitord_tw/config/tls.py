@@ -25,6 +25,9 @@ GO_CIPHERS = {
     "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384": "ECDHE-RSA-AES256-GCM-SHA384",
     "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-RSA-CHACHA20-POLY1305",
     "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-ECDSA-CHACHA20-POLY1305",
+    # Kapacitor's own table spells these two without the _SHA256 suffix.
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305": "ECDHE-RSA-CHACHA20-POLY1305",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305": "ECDHE-ECDSA-CHACHA20-POLY1305",
     "TLS_RSA_WITH_AES_128_CBC_SHA": "AES128-SHA",
     "TLS_RSA_WITH_AES_256_CBC_SHA": "AES256-SHA",
     "TLS_RSA_WITH_AES_128_GCM_SHA256": "AES128-GCM-SHA256",
@@ -45,6 +48,10 @@ DEPRECATED_CIPHERS = frozenset(
 )
 
 
+#: The list printed with an unknown cipher, sorted as Kapacitor prints it.
+AVAILABLE_CIPHERS = ", ".join(sorted(GO_CIPHERS))
+
+
 def validate_ciphers(names: Iterable[str]) -> None:
     from kapacitord_tw.config.loader import ValidationError
 
@@ -53,12 +60,12 @@ def validate_ciphers(names: Iterable[str]) -> None:
         if upper in DEPRECATED_CIPHERS:
             raise ValidationError(
                 f"tls: deprecated cipher suite: {gocompat.go_quote(name)}. "
-                f"available ciphers: {', '.join(GO_CIPHERS)}"
+                f"available ciphers: {AVAILABLE_CIPHERS}"
             )
         if upper not in GO_CIPHERS:
             raise ValidationError(
                 f"tls: unknown cipher suite: {gocompat.go_quote(name)}. "
-                f"available ciphers: {', '.join(GO_CIPHERS)}"
+                f"available ciphers: {AVAILABLE_CIPHERS}"
             )
 
 

@@ -91,10 +91,24 @@ class KapacitorRequest(server.Request):
         self.finish()
         channel.loseConnection()
 
+    def _body_forbidden(self) -> bool:
+        return self.method == b"HEAD" or self.code in http.NO_BODY_CODES
+
     def write(self, data):
         if not self.startedWriting:
             self.responseHeaders.removeHeader(b"Server")
+        elif self._body_forbidden():
+            # Twisted's server.Request.write bypasses the guard http.Request
+            # installs after the headers of a HEAD or 204 answer.
+            return
         super().write(data)
+
+    def finish(self):
+        if self._encoder is not None and self._body_forbidden():
+            # The gzip trailer is body bytes too: after a 204 or a HEAD
+            # answer they would corrupt the next response on the connection.
+            self._encoder = None
+        return super().finish()
 
 
 class KapacitorSite(server.Site):
@@ -120,9 +134,11 @@ class KapacitorSite(server.Site):
         self.displayTracebacks = False
 
     def buildProtocol(self, addr):
-        channel = super().buildProtocol(addr)
+        wrapper = super().buildProtocol(addr)
+        # Twisted wraps the HTTP/1.1 channel to allow HTTP/2 negotiation;
+        # the channel inside is what holds requests and the transport.
+        channel = getattr(wrapper, "_channel", wrapper)
         site = self
-
         original_lost = channel.connectionLost
 
         def connection_lost(reason, _original=original_lost):
@@ -131,7 +147,7 @@ class KapacitorSite(server.Site):
 
         channel.connectionLost = connection_lost
         self._channels.add(channel)
-        return channel
+        return wrapper
 
     def log(self, request):
         if not self.log_enabled or (
