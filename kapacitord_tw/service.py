@@ -18,6 +18,7 @@ from twisted.logger import Logger
 from kapacitord_tw import __version__
 from kapacitord_tw.auth.checkers import BcryptChecker, JWTChecker, SubscriptionChecker
 from kapacitord_tw.auth.guard import Guard
+from kapacitord_tw.auth.memo import LoginMemo
 from kapacitord_tw.auth.realm import TokenIssuerRealm, UserRealm
 from kapacitord_tw.auth.throttle import LoginThrottle
 from kapacitord_tw.auth.userdb import UserDB
@@ -124,7 +125,7 @@ def build_app(
     )
     throttle = LoginThrottle.from_config(config.auth, reactor) if config.auth.enabled else None
     portal, bcrypt_checker = build_portal(config, reactor, userdb, workers, throttle)
-    guard = Guard(portal, config.http.auth_enabled, stats)
+    guard = Guard(portal, config.http.auth_enabled, stats, userdb, LoginMemo(reactor))
     routes = RouteTable()
     ids = load_ids(config.data_dir)
     bus = PointBus()

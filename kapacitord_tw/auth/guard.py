@@ -6,7 +6,7 @@ cred ``Portal`` and authorized by method and path (reference §2.2–§2.3,
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Union
 
 from twisted.python.failure import Failure
 
@@ -42,10 +42,15 @@ class Guard:
 
     log = Logger()
 
-    def __init__(self, portal, enabled: bool, stats):
+    def __init__(self, portal, enabled: bool, stats, userdb=None, memo=None):
         self._portal = portal
         self.enabled = enabled
         self._stats = stats
+        # With a user store, repeated Basic headers are recognised cheaply.
+        self._userdb = userdb
+        self._memo = memo if userdb is not None else None
+        if self._memo is not None:
+            userdb.subscribe(self._memo.forget_user)
 
     def anonymous(self) -> User:
         """The user of unauthenticated requests (auth off, bypass routes)."""
@@ -57,6 +62,16 @@ class Guard:
         errback with) ``APIError``."""
         if not self.enabled:
             return ADMIN_USER
+        digest = None
+        if self._memo is not None:
+            header = request.getHeader(b"Authorization")
+            if header and header[:6].lower() == b"basic ":
+                digest = self._memo.digest(header)
+                known = self._memo.recall(digest)
+                if known is not None:
+                    user = self._userdb.lookup(known[0])
+                    if user is not None and user.hash == known[1]:
+                        return user
         parsed = creds.parse_credentials(request)
         if parsed is None:
             self._stats.incr("auth_fail")
@@ -66,8 +81,15 @@ class Guard:
             raise unauthorized("username required")
         d = self._portal.login(parsed.credentials, None, IUserAvatar)
         d.addCallback(_avatar)
+        if digest is not None and parsed.kind == creds.PASSWORD:
+            d.addCallback(self._remember, digest)
         d.addErrback(self._rejected, request, parsed)
         return _now_or_later(d)
+
+    def _remember(self, user: User, digest: bytes) -> User:
+        if user.hash:
+            self._memo.remember(digest, user.name, user.hash)
+        return user
 
     def _rejected(self, failure, request, parsed):
         if failure.check(Throttled):
