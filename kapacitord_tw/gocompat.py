@@ -17,6 +17,7 @@ import base64
 import datetime as _dt
 import decimal
 import math
+import re
 from collections.abc import Mapping
 
 __all__ = [
@@ -650,7 +651,15 @@ _JSON_SHORT = {
 _JSON_HTML = {0x3C, 0x3E, 0x26}
 
 
+# Characters that need no escaping in Go's JSON: printable ASCII except
+# '"', '\\', '<', '>', '&', plus every non-ASCII character that is not a
+# surrogate (surrogateescape'd invalid bytes) or U+2028/U+2029.
+_JSON_PLAIN = re.compile('[^"\\\\<>&\x00-\x1f\ud800-\udfff\u2028\u2029]*\\Z')
+
+
 def _json_string(s: str | bytes) -> str:
+    if isinstance(s, str) and _JSON_PLAIN.match(s):
+        return '"' + s + '"'
     out = ['"']
     for r, raw, width in _runes(_to_bytes(s)):
         if r in _JSON_SHORT:

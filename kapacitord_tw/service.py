@@ -34,6 +34,7 @@ from kapacitord_tw.http.debugvars import DebugVarsAPI
 from kapacitord_tw.http.loglevel import LogLevelAPI
 from kapacitord_tw.http.ping import PingAPI
 from kapacitord_tw.http.storage import StorageAPI
+from kapacitord_tw.http.tasks import TasksAPI, TemplatesAPI
 from kapacitord_tw.http.write import WriteAPI
 from kapacitord_tw.ingest.points import PointBus
 from kapacitord_tw.ids import load_ids
@@ -43,6 +44,7 @@ from kapacitord_tw.http.site import KapacitorSite
 from kapacitord_tw.http.users import UsersAPI
 from kapacitord_tw.stats import Counters
 from kapacitord_tw.storage import JournalStore, StoreService
+from kapacitord_tw.tasks import TaskMasterService, build_task_runner
 
 STORE_FILE = "kapacitord-tw.journal"
 
@@ -77,6 +79,7 @@ class App:
     throttle: Optional[LoginThrottle] = None
     log_control: object = None
     bus: object = None
+    tasks: object = None
 
 
 def task_counts(store):
@@ -125,10 +128,19 @@ def build_app(
     )
     throttle = LoginThrottle.from_config(config.auth, reactor) if config.auth.enabled else None
     portal, bcrypt_checker = build_portal(config, reactor, userdb, workers, throttle)
-    guard = Guard(portal, config.http.auth_enabled, stats, userdb, LoginMemo(reactor))
+    guard = Guard(
+        portal,
+        config.http.auth_enabled,
+        stats,
+        userdb,
+        LoginMemo(reactor),
+        clock=reactor,
+        tarpit=config.auth.login_tarpit / 1e9,
+    )
     routes = RouteTable()
     ids = load_ids(config.data_dir)
     bus = PointBus()
+    tasks = build_task_runner(store, workers, reactor, bus)
     areas: List[object] = [
         PingAPI(stats, routes),
         DebugVarsAPI(
@@ -148,6 +160,8 @@ def build_app(
             config.http.max_body_size,
             config.http.write_tracing,
         ),
+        TasksAPI(tasks),
+        TemplatesAPI(tasks),
     ]
     if userdb is not None:
         areas.append(
@@ -173,6 +187,7 @@ def build_app(
         throttle=throttle,
         log_control=log_control,
         bus=bus,
+        tasks=tasks,
     )
 
 
@@ -312,6 +327,7 @@ def make_service(
     if isinstance(app.workers, Service):
         app.workers.setServiceParent(top)
     WarmupService(app.bcrypt_checker).setServiceParent(top)
+    TaskMasterService(app.tasks).setServiceParent(top)
     http_service = HTTPService(app, endpoint)
     http_service.setServiceParent(top)
     top.http = http_service

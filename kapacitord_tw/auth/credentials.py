@@ -55,6 +55,10 @@ class Parsed:
     kind: str
     credentials: object
     username: str = ""
+    #: The credentials are the Basic ``Authorization`` header itself (not
+    #: ``u``/``p`` next to an ignored header): only then may the guard key
+    #: its login memo on that header.
+    from_basic_header: bool = False
 
 
 def _basic(header: bytes) -> Optional[tuple]:
@@ -97,7 +101,12 @@ def parse_credentials(request) -> Optional[Parsed]:
             if user == SUBSCRIBER:
                 token = password.decode("utf-8", "surrogateescape")
                 return Parsed(SUBSCRIPTION, SubscriptionToken(token), SUBSCRIBER)
-            return Parsed(PASSWORD, ClientUsernamePassword(user, password, _client(request)), user)
+            return Parsed(
+                PASSWORD,
+                ClientUsernamePassword(user, password, _client(request)),
+                user,
+                from_basic_header=True,
+            )
     args = query_args(request)
     user = (args.get(b"u") or [b""])[0]
     password = (args.get(b"p") or [b""])[0]

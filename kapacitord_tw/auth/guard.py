@@ -12,6 +12,7 @@ from twisted.python.failure import Failure
 
 from twisted.cred.error import UnauthorizedLogin, UnhandledCredentials
 from twisted.internet.defer import Deferred
+from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
 from kapacitord_tw.auth import credentials as creds
@@ -42,8 +43,14 @@ class Guard:
 
     log = Logger()
 
-    def __init__(self, portal, enabled: bool, stats, userdb=None, memo=None):
+    def __init__(self, portal, enabled: bool, stats, userdb=None, memo=None,
+                 clock=None, tarpit: float = 1.0):
         self._portal = portal
+        # Throttled attempts are answered after a pause (at most ``tarpit``
+        # seconds): each connection of a password-guessing storm then costs
+        # the reactor a request or two per second instead of thousands.
+        self._clock = clock
+        self._tarpit = tarpit
         self.enabled = enabled
         self._stats = stats
         # With a user store, repeated Basic headers are recognised cheaply.
@@ -81,10 +88,15 @@ class Guard:
             raise unauthorized("username required")
         d = self._portal.login(parsed.credentials, None, IUserAvatar)
         d.addCallback(_avatar)
-        if digest is not None and parsed.kind == creds.PASSWORD:
+        if digest is not None and parsed.from_basic_header:
             d.addCallback(self._remember, digest)
         d.addErrback(self._rejected, request, parsed)
-        return _now_or_later(d)
+        try:
+            return _now_or_later(d)
+        except APIError as refusal:
+            if refusal.code != 429 or self._clock is None or self._tarpit <= 0:
+                raise
+            return deferLater(self._clock, self._tarpit, _raise, refusal)
 
     def _remember(self, user: User, digest: bytes) -> User:
         if user.hash:
@@ -96,10 +108,10 @@ class Guard:
             self._stats.incr("auth_fail")
             wait = failure.value.retry_after
             request.setHeader(b"Retry-After", str(wait).encode("ascii"))
-            raise APIError(429, f"too many failed logins, retry after {wait}s", pretty=False)
+            return APIError(429, f"too many failed logins, retry after {wait}s", pretty=False)
         if failure.check(WorkersBusy):
             request.setHeader(b"Retry-After", b"1")
-            raise APIError(503, "authentication is busy, retry later", pretty=False)
+            return APIError(503, "authentication is busy, retry later", pretty=False)
         if failure.check(UnhandledCredentials):
             message = AUTHORIZATION_FAILED
         elif failure.check(UnauthorizedLogin):
@@ -114,7 +126,9 @@ class Guard:
             client=_client_address(request),
             reason=message,
         )
-        raise unauthorized(message)
+        # Returned, not raised: a refusal storm must not pay for a
+        # traceback-carrying Failure per request.
+        return unauthorized(message)
 
     def authorize(self, user: User, method: str, path: str) -> None:
         if not user.authorize(required_privilege(method), api_resource(path)):
@@ -129,14 +143,20 @@ def _now_or_later(d: Deferred) -> Union[User, Deferred]:
         result = box[0]
         if isinstance(result, Failure):
             result.raiseException()
+        if isinstance(result, APIError):
+            raise result
         return result
     later = Deferred()
     d.addCallback(lambda _: _fire(later, box[0]))
     return later
 
 
+def _raise(error: Exception):
+    raise error
+
+
 def _fire(d: Deferred, result) -> None:
-    if isinstance(result, Failure):
+    if isinstance(result, (Failure, APIError)):
         d.errback(result)
     else:
         d.callback(result)

@@ -64,14 +64,29 @@ class LoginThrottle:
         return record
 
     def retry_after(self, username: str, client: str) -> int:
-        """Seconds to wait before trying again (0: go ahead)."""
+        """Seconds to wait before trying again (0: go ahead).
+
+        Past the budget, going ahead *reserves* the one attempt of the
+        current window: concurrent attempts wait for its verdict instead
+        of all reaching bcrypt when a back-off expires.
+        """
         now = self._clock.seconds()
         wait = 0.0
+        over_budget = []
         for key in self._keys(username, client):
             record = self._current(key)
-            if record is not None and record.blocked_until > now:
+            if record is None:
+                continue
+            if record.blocked_until > now:
                 wait = max(wait, record.blocked_until - now)
-        return math.ceil(wait) if wait > 0 else 0
+            elif record.failures >= self.budget:
+                over_budget.append((key, record))
+        if wait > 0:
+            return math.ceil(wait)
+        for key, record in over_budget:
+            delay = min(self.maximum, self.base * 2 ** (record.failures - self.budget))
+            self._records[key] = attrs.evolve(record, blocked_until=now + delay)
+        return 0
 
     def failed(self, username: str, client: str) -> None:
         now = self._clock.seconds()

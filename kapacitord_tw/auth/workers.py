@@ -25,7 +25,9 @@ class CPUWorkers(Service):
 
     def __init__(self, reactor, max_pending: int = 64, threads: int | None = None):
         self._reactor = reactor
-        self.threads = threads or os.cpu_count() or 1
+        # One core is left to the reactor, so a bcrypt storm cannot starve
+        # the requests of users who are already logged in.
+        self.threads = threads or max(1, (os.cpu_count() or 1) - 1)
         self._pool = ThreadPool(minthreads=0, maxthreads=self.threads, name="kapacitord-cpu")
         self.max_pending = max_pending
         self.pending = 0

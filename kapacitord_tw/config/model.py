@@ -93,6 +93,7 @@ class AuthConfig:
     login_backoff_max: int = setting(
         5 * MINUTE, "login-backoff-max", "LoginBackoffMax", DURATION
     )
+    login_tarpit: int = setting(1 * SECOND, "login-tarpit", "LoginTarpit", DURATION)
     login_throttle_entries: int = setting(
         100_000, "login-throttle-entries", "LoginThrottleEntries", INT
     )

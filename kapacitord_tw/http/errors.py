@@ -24,8 +24,12 @@ class APIError(Exception):
         self.plain = plain
 
 
+#: Reason phrases Twisted does not know.
+_PHRASES = {429: b"Too Many Requests"}
+
+
 def render_api_error(request, err: APIError) -> bytes:
-    request.setResponseCode(err.code)
+    request.setResponseCode(err.code, _PHRASES.get(err.code))
     request.setHeader(b"Content-Type", JSON_CONTENT_TYPE)
     if err.plain:
         return err.message.encode("utf-8", "surrogateescape") + b"\n"

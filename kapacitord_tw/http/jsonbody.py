@@ -15,7 +15,12 @@ class _Object(list):
     """A JSON object as its ordered (key, value) pairs."""
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_Object)
+def _no_constants(name: str):
+    """Go's decoder has no ``NaN``/``Infinity`` literals; Python's does."""
+    raise BodyError(f"invalid character {name[0]!r} looking for beginning of value")
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_Object, parse_constant=_no_constants)
 _WHITESPACE = " \t\n\r"
 
 

@@ -11,7 +11,6 @@ area that registered the matching pattern.
 
 from __future__ import annotations
 
-from typing import Optional
 from urllib.parse import quote, unquote_to_bytes
 
 from twisted.internet.defer import Deferred
@@ -31,6 +30,10 @@ CORS_HEADERS = (
     b"Accept, Accept-Encoding, Authorization, Content-Length, Content-Type, "
     b"X-CSRF-Token, X-HTTP-Method-Override"
 )
+
+
+# Go's htmlReplacer, used by http.Redirect for the link in the body.
+_HTML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}
 
 
 class IUserAvatarMarker(Interface):
@@ -75,7 +78,10 @@ class KapacitorRoot(Resource):
     # -------------------------------------------------------------- entry
 
     def render(self, request):
-        method = request.method.decode("latin-1").upper() or "GET"
+        # Go counts every request, and its method tables are case-sensitive
+        # (``get`` is an unknown method there).
+        self._stats.incr("req")
+        method = request.method.decode("latin-1") or "GET"
         if request.uri == b"*":
             request.setResponseCode(400)
             request.setHeader(b"Connection", b"close")
@@ -88,14 +94,14 @@ class KapacitorRoot(Resource):
         cleaned = clean_request_path(path)
         if cleaned != path:
             return self._redirect(request, method, cleaned)
-        self._stats.incr("req")
         request_id = self._ids.next()
         request.requestHeaders.setRawHeaders(b"Request-Id", [request_id])
         request.setHeader(b"Request-Id", request_id)
         return self._serve(request, method, path)
 
     def _redirect(self, request, method: str, cleaned: str):
-        location = quote(cleaned.encode("utf-8", "surrogateescape"), safe="/:@!$&'()*+,;=~")
+        # Go's URL path escaping: only these reserved characters stay as-is.
+        location = quote(cleaned.encode("utf-8", "surrogateescape"), safe="/:@$&+,;=~")
         query = request.uri.partition(b"?")[2]
         if query:
             location += "?" + query.decode("latin-1")
@@ -104,7 +110,8 @@ class KapacitorRoot(Resource):
         if method in ("GET", "HEAD"):
             request.setHeader(b"Content-Type", b"text/html; charset=utf-8")
         if method == "GET":
-            return f'<a href="{location}">Moved Permanently</a>.\n\n'.encode("utf-8")
+            href = "".join(_HTML_ESCAPES.get(ch, ch) for ch in location)
+            return f'<a href="{href}">Moved Permanently</a>.\n\n'.encode("utf-8")
         return b""
 
     # --------------------------------------------------------- middleware
@@ -174,9 +181,9 @@ class KapacitorRoot(Resource):
         rest = path[len(route.prefix):]
         prefix_segments = [s for s in route.prefix.split("/") if s]
         request.prepath = [s.encode("utf-8", "surrogateescape") for s in prefix_segments]
-        request.postpath = [
-            s.encode("utf-8", "surrogateescape") for s in rest.lstrip("/").split("/")
-        ]
+        # Klein needs UTF-8 to match its rules; handlers that care about the
+        # exact bytes (user names) read ``decoded_path`` instead.
+        request.postpath = [s.encode("utf-8", "replace") for s in rest.lstrip("/").split("/")]
         self._write_result(route.resource.render(request), request)
         return NOT_DONE_YET
 
