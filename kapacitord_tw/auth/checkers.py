@@ -162,7 +162,7 @@ class BcryptChecker:
         ):
             return succeed(name)
         if self._throttle is not None:
-            wait = self._throttle.retry_after(name, client)
+            wait = self._throttle.admit(name, client)
             if wait:
                 return fail(Throttled(wait))
         if len(password) > BCRYPT_MAX_PASSWORD:
@@ -171,13 +171,26 @@ class BcryptChecker:
             return fail(LoginFailed())
         if user is not None and user.hash:
             d = self._workers.run(_check, password, user.hash)
-            d.addCallback(self._checked, name, client, password, user.hash)
+            d.addCallbacks(
+                self._checked, self._unchecked,
+                callbackArgs=(name, client, password, user.hash),
+                errbackArgs=(name, client),
+            )
             return d
         # Unknown or hash-less user: spend the same bcrypt work, then fail.
         d = self._dummy()
         d.addCallback(lambda dummy: self._workers.run(_check, password, dummy))
-        d.addCallback(lambda _ok: self._refuse(name, client))
+        d.addCallbacks(
+            lambda _ok: self._refuse(name, client), self._unchecked,
+            errbackArgs=(name, client),
+        )
         return d
+
+    def _unchecked(self, failure, name: str, client: str):
+        """The password was never checked (queue full): free its slot."""
+        if self._throttle is not None:
+            self._throttle.release(name, client)
+        return failure
 
     def _failed(self, name: str, client: str) -> None:
         if self._throttle is not None:

@@ -26,6 +26,8 @@ class _Record:
     failures: int
     last_failure: float
     blocked_until: float
+    #: Attempts admitted and still being checked (bcrypt in a thread).
+    pending: int = 0
 
 
 class LoginThrottle:
@@ -58,53 +60,77 @@ class LoginThrottle:
             return None
         now = self._clock.seconds()
         window = max(self.maximum, self.base) * 2
-        if now >= record.blocked_until and now - record.last_failure > window:
+        if record.pending == 0 and now >= record.blocked_until and now - record.last_failure > window:
             del self._records[key]
             return None
         return record
 
+    def _delay(self, failures: int) -> float:
+        return min(self.maximum, self.base * 2 ** max(0, failures - self.budget))
+
     def retry_after(self, username: str, client: str) -> int:
         """Seconds to wait before trying again (0: go ahead).
 
-        Past the budget, going ahead *reserves* the one attempt of the
-        current window: concurrent attempts wait for its verdict instead
-        of all reaching bcrypt when a back-off expires.
+        Attempts still being checked count against the budget, and past
+        the budget only one attempt at a time is let through, so a burst
+        of concurrent guesses cannot all reach bcrypt.
         """
         now = self._clock.seconds()
         wait = 0.0
-        over_budget = []
         for key in self._keys(username, client):
             record = self._current(key)
             if record is None:
                 continue
             if record.blocked_until > now:
                 wait = max(wait, record.blocked_until - now)
-            elif record.failures >= self.budget:
-                over_budget.append((key, record))
-        if wait > 0:
-            return math.ceil(wait)
-        for key, record in over_budget:
-            delay = min(self.maximum, self.base * 2 ** (record.failures - self.budget))
-            self._records[key] = attrs.evolve(record, blocked_until=now + delay)
+            elif record.pending and record.failures + record.pending >= self.budget:
+                wait = max(wait, self.base)
+        return math.ceil(wait) if wait > 0 else 0
+
+    def admit(self, username: str, client: str) -> int:
+        """``retry_after``, and when it is 0 the attempt is counted as pending."""
+        wait = self.retry_after(username, client)
+        if wait:
+            return wait
+        for key in self._keys(username, client):
+            record = self._current(key) or _Record(0, 0.0, 0.0)
+            self._store(key, attrs.evolve(record, pending=record.pending + 1))
         return 0
 
     def failed(self, username: str, client: str) -> None:
         now = self._clock.seconds()
         for key in self._keys(username, client):
-            record = self._current(key)
-            failures = (record.failures if record else 0) + 1
-            blocked_until = record.blocked_until if record else 0.0
+            record = self._current(key) or _Record(0, 0.0, 0.0)
+            failures = record.failures + 1
+            blocked_until = record.blocked_until
             if failures >= self.budget:
-                delay = min(self.maximum, self.base * 2 ** (failures - self.budget))
-                blocked_until = now + delay
-            self._records[key] = _Record(failures, now, blocked_until)
-            self._records.move_to_end(key)
-        while len(self._records) > self.max_entries:
-            self._records.popitem(last=False)
+                blocked_until = now + self._delay(failures)
+            self._store(
+                key, _Record(failures, now, blocked_until, max(0, record.pending - 1))
+            )
 
     def succeeded(self, username: str, client: str) -> None:
         """A proven password clears its username's record (not the address's)."""
         self._records.pop(("user", username), None)
+        if client:
+            record = self._records.get(("client", client))
+            if record is not None and record.pending:
+                self._records[("client", client)] = attrs.evolve(
+                    record, pending=record.pending - 1
+                )
+
+    def release(self, username: str, client: str) -> None:
+        """An admitted attempt that was never checked (e.g. bcrypt queue full)."""
+        for key in self._keys(username, client):
+            record = self._records.get(key)
+            if record is not None and record.pending:
+                self._records[key] = attrs.evolve(record, pending=record.pending - 1)
+
+    def _store(self, key, record: _Record) -> None:
+        self._records[key] = record
+        self._records.move_to_end(key)
+        while len(self._records) > self.max_entries:
+            self._records.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._records)

@@ -182,3 +182,30 @@ def test_throttled_answer_is_delayed_by_the_tarpit(tmp_path):
     r = h.finish(d)
     assert r.code == 429
     assert r.header("Retry-After") is not None
+
+
+def test_attempts_in_flight_count_against_the_budget(tmp_path):
+    from tests.http.harness import HeldWorkers
+
+    h = make(tmp_path, budget=2, workers=HeldWorkers())
+    first = h.start("GET", PING, auth=("bob", "wrong1"))
+    second = h.start("GET", PING, auth=("bob", "wrong2"))
+    third = h.start("GET", PING, auth=("bob", "wrong3"))
+    for _ in range(5):
+        h.stub.flush()
+    assert len(h.workers.queue) == 2, "only the budget reaches bcrypt"
+    assert h.finish(third).code == 429
+    h.workers.release_all()
+    assert h.finish(first).code == 401
+    assert h.finish(second).code == 401
+
+
+def test_unchecked_attempt_releases_its_slot():
+    from twisted.internet.task import Clock
+
+    clock = Clock()
+    t = LoginThrottle(clock, budget=1, base=1.0, maximum=8.0, max_entries=100)
+    assert t.admit("bob", "10.0.0.1") == 0
+    assert t.admit("bob", "10.0.0.1") == 1, "one attempt in flight fills a budget of 1"
+    t.release("bob", "10.0.0.1")
+    assert t.admit("bob", "10.0.0.1") == 0
