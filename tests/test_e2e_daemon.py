@@ -251,3 +251,32 @@ def test_sigterm_and_sigint_both_shut_down_cleanly(setup, sig):
         daemon.proc.send_signal(sig)
         assert daemon.proc.wait(10) == 0
         assert "Server shutdown completed" in daemon.output()
+
+
+def test_corrupt_store_stops_start_up_naming_the_file(tmp_path):
+    """A damaged journal is reported, never silently replaced by an empty store."""
+    from tests.support.daemon import run_kapacitord
+
+    port = free_port()
+    data = tmp_path / "data"
+    path = write_config(tmp_path / "kapacitor.conf", data, port, auth=True)
+    with Daemon(path, port) as d:
+        for name in ("admin", "bob"):
+            status, _h, _b = d.request("POST", "/kapacitor/v1/users",
+                                       {"name": name, "password": "pw", "type": "admin"})
+            assert status == 200
+        d.stop()
+    journal = data / "kapacitord-tw.journal"
+    lines = journal.read_bytes().split(b"\n")
+    assert b'"admin"' in lines[1] and b'"bob"' in lines[3]
+    # Damage a record that is followed by a later acknowledged batch: that
+    # is corruption, not the torn tail of a crash.
+    lines[1] = lines[1][:-5] + b"XXXXX"
+    journal.write_bytes(b"\n".join(lines))
+    result = run_kapacitord(["-config", path], home=tmp_path)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("run: create server: open store: ")
+    assert str(journal) in last
+    assert "line 2" in last
+    assert journal.read_bytes() == b"\n".join(lines), "the damaged file is left as it was"
