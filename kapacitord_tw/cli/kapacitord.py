@@ -122,15 +122,21 @@ def _load(command: str, flags: dict, environ, for_config: bool):
     return loaded, config
 
 
-def run_config(args: List[str], environ, out) -> int:
+def _flags(command: str, args: List[str], names, usage: str) -> dict:
+    """Go's flag handling: usage on stderr, then ``<command>: <error>``."""
     try:
-        flags, _rest = parse_flags(args, ("config", "hostname"))
+        flags, _rest = parse_flags(args, names)
     except HelpRequested:
-        sys.stderr.write(CONFIG_USAGE)
-        raise Fatal("config: flag: help requested") from None
+        sys.stderr.write(usage)
+        raise Fatal(f"{command}: flag: help requested") from None
     except FlagError as e:
-        sys.stderr.write(CONFIG_USAGE)
-        raise Fatal(f"config: {e}") from None
+        sys.stderr.write(usage)
+        raise Fatal(f"{command}: {e}") from None
+    return flags
+
+
+def run_config(args: List[str], environ, out) -> int:
+    flags = _flags("config", args, ("config", "hostname"), CONFIG_USAGE)
     loaded, config = _load("config", flags, environ, for_config=True)
     if loaded.path:
         sys.stderr.write(f"Merging with configuration at: {loaded.path}\n")
@@ -153,14 +159,7 @@ def _write_pidfile(path: str) -> None:
 
 
 def run_daemon(args: List[str], environ) -> int:
-    try:
-        flags, _rest = parse_flags(args, RUN_FLAGS)
-    except HelpRequested:
-        sys.stderr.write(RUN_USAGE)
-        raise Fatal("run: flag: help requested") from None
-    except FlagError as e:
-        sys.stderr.write(RUN_USAGE)
-        raise Fatal(f"run: {e}") from None
+    flags = _flags("run", args, RUN_FLAGS, RUN_USAGE)
     loaded, config = _load("run", flags, environ, for_config=False)
     try:
         config_load.validate(config)
