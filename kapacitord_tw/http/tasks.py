@@ -2,7 +2,7 @@
 ``/kapacitor/v1/tasks`` and ``/kapacitor/v1/templates`` (reference §6).
 
 The checks run in Kapacitor's order with its messages and status codes,
-with these deliberate differences (see the README):
+with these deliberate differences:
 
 * a rename (``PATCH`` with a new ``id``) validates the new id with the same
   rule and message as a create (§10 #20);
@@ -33,7 +33,7 @@ from kapacitord_tw.http.errors import APIError, json_response, no_content
 from kapacitord_tw.http.root import decoded_path
 from kapacitord_tw.http.routing import BASE
 from kapacitord_tw.storage.errors import StoreError
-from kapacitord_tw.tasks import views
+from kapacitord_tw.tasks import bodies, views
 from kapacitord_tw.tasks.model import (
     DBRP,
     DISABLED,
@@ -43,6 +43,7 @@ from kapacitord_tw.tasks.model import (
     valid_task_id,
     valid_template_id,
 )
+from kapacitord_tw.tasks.runner import RetargetFailed
 from kapacitord_tw.tasks.scripts import ScriptError, check_size
 
 TASKS_PATH = BASE + "/tasks"
@@ -50,91 +51,10 @@ TEMPLATES_PATH = BASE + "/templates"
 DEFAULT_LIMIT = 100
 
 
-# ------------------------------------------------------------- body decoding
-
-
-def _field(obj: dict, name: str):
-    """Go's case-insensitive struct-field lookup: exact key first, else the last fold match."""
-    if name in obj:
-        return obj[name]
-    found = None
-    for key, value in obj.items():
-        if key.lower() == name:
-            found = value
-    return found
-
-
-def _dbrp(item) -> DBRP:
-    if item is None:
-        return DBRP("", "")
-    if not isinstance(item, dict):
-        raise jsonbody.BodyError("dbrp must be an object")
-    db, rp = _field(item, "db"), _field(item, "rp")
-    if db is None:
-        db = ""
-    if rp is None:
-        rp = ""
-    if not isinstance(db, str) or not isinstance(rp, str):
-        raise jsonbody.BodyError("dbrp db and rp must be strings")
-    return DBRP(db, rp)
-
-
-def _dbrps(value):
-    if not isinstance(value, list):
-        raise jsonbody.BodyError("dbrps must be a list")
-    return [_dbrp(item) for item in value]
-
-
-class _InvalidVars:
-    """Vars that decode but fail Kapacitor's ``newVar`` checks: reported later, at its step."""
-
-    def __init__(self, error: Exception):
-        self.error = error
-
-
-def _api_var(vtype: str, value, description: str) -> dict:
-    """A checked var in the API's (and the journal's) shape: durations as nanoseconds."""
-    if vtype == "list" and value is not None:
-        return {"type": vtype, "value": [_api_var(*item) for item in value],
-                "description": description}
-    internal = "boolean" if vtype == "bool" else vtype
-    return tick.var_to_api(tick.TickVar(internal, value, description))
-
-
-def _vars(value):
-    """``vars``: Kapacitor's ``Vars.UnmarshalJSON`` failures are "invalid JSON"."""
-    if not isinstance(value, dict):
-        raise jsonbody.BodyError("vars must be an object")
-    try:
-        checked = tick.check_api_vars(value)
-    except tick.VarDecodeError as e:
-        raise jsonbody.BodyError(str(e)) from None
-    except tick.TickVarError as e:
-        return _InvalidVars(e)
-    return {name: _api_var(*spec) for name, spec in checked.items()}
-
-
-_TASK_TYPE = jsonbody.enum("stream", "batch", "invalid")
-_TASK_FIELDS = {
-    "id": jsonbody.string,
-    "template-id": jsonbody.string,
-    "type": _TASK_TYPE,
-    "dbrps": _dbrps,
-    "script": jsonbody.string,
-    "status": jsonbody.enum(ENABLED, DISABLED),
-    "vars": _vars,
-}
-_TEMPLATE_FIELDS = {
-    "id": jsonbody.string,
-    "type": _TASK_TYPE,
-    "script": jsonbody.string,
-}
-
-
 def _decode(request, fields) -> dict:
     try:
         return jsonbody.decode_struct(request.content.read(), fields)
-    except (jsonbody.BodyError, RecursionError):
+    except (jsonbody.BodyError, RecursionError):  # deep nesting is a bad body too
         raise APIError(400, "invalid JSON") from None
 
 
@@ -176,14 +96,17 @@ def _dot_view(args: dict) -> str:
     raise APIError(400, f"invalid dot-view parameter {gocompat.go_quote(value)}")
 
 
-def _fields(args: dict, known, default) -> list:
+def _fields(args: dict, default) -> list:
+    """The ``fields`` asked for plus ``id`` and ``link``, or all of ``default``."""
     requested = [f.decode("utf-8", "replace") for f in args.get(b"fields", [])]
-    if not requested:
-        return list(default)
-    for field in requested:
+    return requested + ["id", "link"] if requested else list(default)
+
+
+def _check_fields(fields, known) -> None:
+    """Kapacitor finds an unknown field only while rendering a match; we always do."""
+    for field in fields:
         if field not in known:
             raise APIError(400, f"unsupported field {gocompat.go_quote(field)}")
-    return requested + ["id", "link"]
 
 
 # ------------------------------------------------------------------- areas
@@ -245,7 +168,7 @@ class _TaskArea(Area):
 
     @staticmethod
     def _check_vars(variables) -> None:
-        if isinstance(variables, _InvalidVars):
+        if isinstance(variables, bodies.InvalidVars):
             raise APIError(400, str(variables.error))
 
     def _task_json(self, task: Task, script_format="formatted", dot_view="attributes"):
@@ -267,7 +190,7 @@ class TasksAPI(_TaskArea):
 
     @app.route("/tasks", methods=["POST"])
     def create(self, request):
-        body = _decode(request, _TASK_FIELDS)
+        body = _decode(request, bodies.TASK_BODY)
         return self._locked(self._create, request, body)
 
     @defer.inlineCallbacks
@@ -334,11 +257,12 @@ class TasksAPI(_TaskArea):
         return json_response(request, view)
 
     @defer.inlineCallbacks
-    def _start(self, task: Task, message: str = "{error}"):
+    def _start(self, task: Task):
+        """Start an enabled task; it is already saved, so a failure is a 500."""
         try:
             yield self._runner.start(task)
         except ScriptError as e:
-            raise APIError(500, message.format(error=e.detail)) from None
+            raise APIError(500, e.detail) from None
         except WorkersBusy:
             raise APIError(503, "TICKscript compilation is busy, retry later") from None
         except StoreError as e:
@@ -354,7 +278,7 @@ class TasksAPI(_TaskArea):
         if method == "GET":
             return self._get(request, task_id)
         if method == "PATCH":
-            body = _decode(request, _TASK_FIELDS)
+            body = _decode(request, bodies.TASK_BODY)
             return self._locked(self._update, request, task_id, body)
         return self._locked(self._delete, request, task_id)
 
@@ -496,7 +420,8 @@ class TasksAPI(_TaskArea):
             try:
                 yield self._store.disassociate(task.template_id, task.id)
             except StoreError:
-                self.log.failure("failed to disassociate task {task} from its template", task=task_id)
+                self.log.failure("failed to disassociate task {task} from its template",
+                                 task=task_id)
         self._runner.stop(task_id)
         try:
             yield self._store.delete_task(task_id)
@@ -512,11 +437,12 @@ class TasksAPI(_TaskArea):
     def list_tasks(self, request):
         args = query_args(request)
         pattern = _arg(args, "pattern")
-        fields = _fields(args, views.TASK_FIELDS, views.TASK_FIELDS)
+        fields = _fields(args, views.TASK_FIELDS)
         script_format = _script_format(args)
         dot_view = _dot_view(args)
         offset = _int_arg(args, "offset", 0)
         limit = _int_arg(args, "limit", DEFAULT_LIMIT)
+        _check_fields(fields, views.TASK_FIELDS)
         tasks = yield self._store.list_tasks(pattern, offset, limit)
         entries = []
         for task in tasks:
@@ -544,7 +470,7 @@ class TemplatesAPI(_TaskArea):
 
     @app.route("/templates", methods=["POST"])
     def create(self, request):
-        body = _decode(request, _TEMPLATE_FIELDS)
+        body = _decode(request, bodies.TEMPLATE_BODY)
         return self._locked(self._create, request, body)
 
     @defer.inlineCallbacks
@@ -589,7 +515,7 @@ class TemplatesAPI(_TaskArea):
         if method == "GET":
             return self._get(request, template_id)
         if method == "PATCH":
-            body = _decode(request, _TEMPLATE_FIELDS)
+            body = _decode(request, bodies.TEMPLATE_BODY)
             return self._locked(self._update, request, template_id, body)
         return self._locked(self._delete, request, template_id)
 
@@ -671,64 +597,13 @@ class TemplatesAPI(_TaskArea):
             except StoreError as e:
                 raise APIError(500, f"failed to replace template definition: {e}") from None
         try:
-            yield self._rewrite_tasks(original, updated)
-        except _RewriteFailed as e:
+            yield self._runner.retarget(original, updated)
+        except RetargetFailed as e:
             yield self._restore_template(original, updated)
             raise APIError(500, str(e)) from None
         self.log.info("template {template} updated", template=new_id)
         view = yield self._template_json(updated)
         return json_response(request, view)
-
-    @defer.inlineCallbacks
-    def _rewrite_tasks(self, old: Template, new: Template):
-        """Point every associated task at the new template; undo all on failure."""
-        old_program = yield self._scripts.parse(old.script).addErrback(
-            _rewrite_failure("failed to parse old tickscript: {}")
-        )
-        new_program = yield self._scripts.parse(new.script).addErrback(
-            _rewrite_failure("failed to parse new tickscript: {}")
-        )
-        old_dbrps = tick.dbrps(old_program)
-        new_dbrps = [DBRP(db, rp) for db, rp in tick.dbrps(new_program)]
-        done = []
-        try:
-            for task_id in new.tasks:
-                task = self._store.task(task_id)
-                if task is None:
-                    continue
-                rewritten = attrs.evolve(
-                    task, template_id=new.id, script=new.script, type=new.type
-                )
-                if old_dbrps or new_dbrps:
-                    rewritten = attrs.evolve(rewritten, dbrps=new_dbrps)
-                done.append(task)
-                try:
-                    yield self._store.put_task(rewritten)
-                except StoreError as e:
-                    raise _RewriteFailed(f"error updating associated task {task_id}: {e}") from None
-                if rewritten.enabled:
-                    self._runner.stop(task_id)
-                    try:
-                        yield self._runner.start(rewritten)
-                    except (ScriptError, WorkersBusy, StoreError) as e:
-                        detail = e.detail if isinstance(e, ScriptError) else str(e)
-                        raise _RewriteFailed(
-                            f"error reloading associated task {task_id}: {detail}"
-                        ) from None
-        except _RewriteFailed:
-            yield self._roll_back_tasks(done)
-            raise
-
-    @defer.inlineCallbacks
-    def _roll_back_tasks(self, originals):
-        for task in originals:
-            try:
-                yield self._store.put_task(task)
-                if task.enabled:
-                    self._runner.stop(task.id)
-                    yield self._runner.start(task)
-            except Exception:
-                self.log.failure("error rolling back associated task {task}", task=task.id)
 
     @defer.inlineCallbacks
     def _restore_template(self, original: Template, updated: Template):
@@ -746,10 +621,11 @@ class TemplatesAPI(_TaskArea):
     def list_templates(self, request):
         args = query_args(request)
         pattern = _arg(args, "pattern")
-        fields = _fields(args, views.TEMPLATE_LIST_FIELDS, views.TEMPLATE_FIELDS)
+        fields = _fields(args, views.TEMPLATE_FIELDS)
         script_format = _script_format(args)
         offset = _int_arg(args, "offset", 0)
         limit = _int_arg(args, "limit", DEFAULT_LIMIT)
+        _check_fields(fields, views.TEMPLATE_LIST_FIELDS)
         templates = yield self._store.list_templates(pattern, offset, limit)
         entries = []
         for template in templates:
@@ -758,16 +634,3 @@ class TemplatesAPI(_TaskArea):
             ).addErrback(_busy)
             entries.append(entry)
         return json_response(request, {"templates": entries})
-
-
-class _RewriteFailed(Exception):
-    """Rewriting a template's tasks failed; the text is the 500 message."""
-
-
-def _rewrite_failure(template: str):
-    def convert(failure):
-        if failure.check(ScriptError):
-            raise _RewriteFailed(template.format(failure.value.detail))
-        return failure
-
-    return convert
