@@ -18,7 +18,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from kapacitord_tw import tick
-from kapacitord_tw.tick.pipeline import default_node_stats
+from kapacitord_tw.tick import default_node_stats
 
 class ExecutingTask:
     """A running instance of a compiled task."""

@@ -27,7 +27,7 @@ from kapacitord_tw.tick.errors import (
 from kapacitord_tw.tick.evaluator import DeadmanConfig, TickVar, UDFInfo
 from kapacitord_tw.tick.formatter import format_program
 from kapacitord_tw.tick.parser import parse, parse_lambda
-from kapacitord_tw.tick.pipeline import Pipeline, PipelineNode
+from kapacitord_tw.tick.pipeline import Pipeline, PipelineNode, default_node_stats
 from kapacitord_tw.tick.vars import (
     VarDecodeError, VarScriptError, check_api_vars, var_from_api, var_to_api,
     vars_from_api, vars_to_api)
@@ -39,7 +39,7 @@ def format_script(script):
 
 
 __all__ = [
-    "CompiledTask", "DeadmanConfig", "InvalidTaskType", "Pipeline",
+    "CompiledTask", "DeadmanConfig", "default_node_stats", "InvalidTaskType", "Pipeline",
     "PipelineNode", "RuntimeStats", "TickError", "TickEvalError",
     "TickSyntaxError", "TickValidationError", "TickVar", "TickVarError",
     "UDFInfo", "VarDecodeError", "VarScriptError", "check_api_vars",
