@@ -128,7 +128,6 @@ def test_gzip_bodiless_answers_keep_the_connection_clean(tmp_path):
     assert all(r.startswith(b"HTTP/1.1 204 ") for r in responses[:3])
 
 
-@pytest.mark.slow
 def test_users_acknowledged_before_kill_9_survive_restart(tmp_path):
     port = free_port()
     config = write_config(tmp_path / "kapacitor.conf", tmp_path / "data", port)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import json
 from urllib.parse import quote, urlencode
 
@@ -66,7 +68,8 @@ def harness(tmp_path_factory):
     return h
 
 
-@settings(max_examples=300, deadline=None,
+@settings(max_examples=3000 if os.environ.get("KAPACITORD_ABUSE_LONG") else 300,
+          deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(request=requests, query=queries, body=bodies)
 def test_random_task_requests_never_get_a_5xx(harness, request, query, body):
