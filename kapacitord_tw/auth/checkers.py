@@ -22,7 +22,7 @@ import hmac
 import json
 import os
 import warnings
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional
 
 import attrs
 import bcrypt
@@ -368,9 +368,3 @@ class SubscriptionChecker:
         if self._userdb.lookup(name) is None:
             return fail(LoginFailed("invalid subscription token"))
         return succeed(name)
-
-
-def split_password(password) -> Tuple[bytes, bool]:
-    """Encode a password and say whether bcrypt can take it."""
-    raw = password.encode("utf-8") if isinstance(password, str) else password
-    return raw, len(raw) <= BCRYPT_MAX_PASSWORD

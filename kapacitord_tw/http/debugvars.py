@@ -7,7 +7,6 @@ original, the HTTP counters (``auth_fail`` among them) are published, as a
 
 from __future__ import annotations
 
-import platform
 import resource
 import sys
 import uuid
@@ -73,7 +72,3 @@ class DebugVarsAPI(Area):
             for name, value in sorted(self.variables().items())
         ]
         return b"{\n" + b",\n".join(entries) + b"\n}\n"
-
-
-def platform_name() -> str:
-    return platform.system().lower()

@@ -20,7 +20,6 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, GzipEncoderFactory
 
-from kapacitord_tw.auth.privileges import api_resource
 from kapacitord_tw.http.errors import JSON_CONTENT_TYPE, APIError, error_body, render_api_error
 from kapacitord_tw.http.requestid import RequestIds
 from kapacitord_tw.http.routing import BASE, METHODS, PREVIEW, Route, RouteTable, clean_request_path
@@ -204,7 +203,3 @@ class KapacitorRoot(Resource):
 def request_user(request):
     """The ``User`` the guard authenticated for this request."""
     return request.getComponent(IUserAvatarMarker)
-
-
-def api_resource_for(request) -> str:
-    return api_resource(decoded_path(request))

@@ -20,6 +20,7 @@ from klein import Klein
 from twisted.internet import defer, threads
 from twisted.logger import Logger
 
+from kapacitord_tw import gocompat
 from kapacitord_tw.auth.credentials import query_args
 from kapacitord_tw.auth.privileges import Privilege, User, api_resource, database_resource
 from kapacitord_tw.http.area import Area, install_error_handlers
@@ -44,16 +45,22 @@ def may_write(user: User, database: str) -> bool:
 
 
 def gunzip(body: bytes, limit: int) -> bytes:
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(body, limit + 1)
-    except zlib.error as e:
-        raise PlainError(400, f"gzip: invalid data: {e}".encode()) from None
-    if len(out) > limit:
-        raise PlainError(413, f"request body too large: the limit is {limit} bytes".encode())
-    if not inflater.eof:
-        raise PlainError(400, b"unexpected EOF")
-    return out
+    """Inflate every gzip member, as Go's multistream ``gzip.Reader`` does."""
+    out = b""
+    rest = body
+    while True:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out += inflater.decompress(rest, limit + 1 - len(out))
+        except zlib.error as e:
+            raise PlainError(400, f"gzip: invalid data: {e}".encode()) from None
+        if len(out) > limit:
+            raise PlainError(413, f"request body too large: the limit is {limit} bytes".encode())
+        if not inflater.eof:
+            raise PlainError(400, b"unexpected EOF")
+        rest = inflater.unused_data
+        if not rest:
+            return out
 
 
 class WriteAPI(Area):
@@ -104,17 +111,16 @@ class WriteAPI(Area):
             raise PlainError(400, b"database is required")
         user = request_user(request)
         if not may_write(user, database):
-            raise PlainError(
-                401,
-                f'"{user.name}" user is not authorized to write to database "{database}"'.encode(
-                    "utf-8", "surrogateescape"
-                ),
+            message = (
+                f"{gocompat.go_quote(user.name)} user is not authorized to write to database "
+                f"{gocompat.go_quote(database)}"
             )
+            raise PlainError(401, message.encode("utf-8", "surrogateescape"))
         if isinstance(points, FieldDecodeError):
-            # The original hands the earlier points over, then fails the body.
-            self._bus.publish(points.points_before)
-            self._stats.incr("points_written_fail", len(points.points_before))
-            raise PlainError(500, str(points).encode("utf-8", "surrogateescape"))
+            # The original publishes the points before the bad one and answers
+            # 500; bad input is the client's fault, so refuse the whole body.
+            self._stats.incr("points_written_fail", len(points.points_before) + 1)
+            raise PlainError(400, str(points).encode("utf-8", "surrogateescape"))
         self._bus.publish(points)
         self._stats.incr("points_written_ok", len(points))
         request.setResponseCode(204)

@@ -4,7 +4,6 @@ enumeration by timing, reference §10 #5), measured on the real daemon."""
 import statistics
 import time
 
-import pytest
 
 from tests.support.daemon import Daemon, free_port, write_config
 

@@ -14,7 +14,6 @@ import socket
 import threading
 import time
 
-import pytest
 
 from tests.support.daemon import Daemon, free_port, write_config
 
