@@ -21,6 +21,7 @@ from twisted.internet import defer
 from twisted.logger import Logger, LogLevel
 from twisted.web import http, server
 
+from kapacitord_tw.gocompat import format_time
 from kapacitord_tw.http.errors import JSON_CONTENT_TYPE, error_body
 
 _PASSWORD_PARAM = re.compile(rb"(^|[?&;])p=[^&;]*")
@@ -74,6 +75,7 @@ class KapacitorRequest(server.Request):
         if getattr(self, "_refused", False):
             return
         self._started = time.monotonic()
+        self._started_ns = time.time_ns()
         super().process()
         # Go's server sends no Server header.
         self.responseHeaders.removeHeader(b"Server")
@@ -169,6 +171,7 @@ class KapacitorSite(server.Site):
             referer=(request.getHeader(b"Referer") or b"-").decode("latin-1"),
             user_agent=(request.getHeader(b"User-Agent") or b"-").decode("latin-1"),
             request_id=(request.responseHeaders.getRawHeaders(b"Request-Id") or [b""])[0].decode("latin-1"),
+            start=format_time(getattr(request, "_started_ns", time.time_ns())),
             duration=f"{duration * 1000:.3f}ms",
         )
 
