@@ -551,6 +551,8 @@ def test_user_without_permissions_gets_403(server, scripts):
 
 def test_user_list_through_the_console_script(secured):
     listed = secured.admin("user", "list")
-    assert listed.code == 0, listed.err
-    assert listed.out.splitlines()[0] == "Name  Type      Permissions"
-    assert "admin admin     " in listed.out.splitlines()
+    assert listed == Outcome(0, (
+        "Name   Type      Permissions\n"
+        "admin  admin     \n"
+        "nobody normal    \n"
+    ), ""), listed
