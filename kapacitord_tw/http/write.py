@@ -44,11 +44,26 @@ def may_write(user: User, database: str) -> bool:
     return user.privileges.get(api_resource("/write")) == Privilege.ALL
 
 
+#: ID bytes and the deflate method: the start of every gzip member.
+GZIP_MAGIC = b"\x1f\x8b\x08"
+
+
+def check_gzip_header(member: bytes) -> None:
+    """Go's errors for a member without a 10-byte gzip header (not zlib's)."""
+    if not member:
+        raise PlainError(400, b"EOF")
+    if len(member) < 10:
+        raise PlainError(400, b"unexpected EOF")
+    if not member.startswith(GZIP_MAGIC):
+        raise PlainError(400, b"gzip: invalid header")
+
+
 def gunzip(body: bytes, limit: int) -> bytes:
     """Inflate every gzip member, as Go's multistream ``gzip.Reader`` does."""
     out = b""
     rest = body
     while True:
+        check_gzip_header(rest)
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
             out += inflater.decompress(rest, limit + 1 - len(out))

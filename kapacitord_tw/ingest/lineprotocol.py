@@ -108,11 +108,10 @@ class FieldDecodeError(Exception):
 
     InfluxDB's parser checks field syntax with one scanner and later reads
     the values with another; for a few contrived inputs (a field key ending
-    in ``\\\\``) the second one cuts fields differently and fails.  Kapacitor
-    then has already handed the earlier points of the body to its tasks and
-    answers ``500`` with this message.  ``points_before`` are those earlier
-    points: the HTTP layer should (after its ``db`` and authorization
-    checks, which come first) publish them and answer 500 ``str(err) + "\\n"``.
+    in ``\\\\``) the second one cuts fields differently and fails.  The
+    original then hands the earlier points of the body to its tasks and
+    answers 500; kapacitord-tw answers 400 with this message and publishes
+    nothing.  ``points_before`` are the points before the bad one.
     """
 
     def __init__(self, message: str, points_before: tuple[Point, ...]) -> None:

@@ -149,5 +149,6 @@ def test_api_users_may_read_it_and_users_without_permissions_may_not(h):
     h.add_user("nobody", permissions=[])
     assert h.get(VARS, auth=("operator", "pw")).code == 200
     r = h.get(VARS, auth=("nobody", "pw"))
-    message = 'user nobody does not have "read" privilege for API endpoint "/kapacitor/v1/debug/vars"'
+    message = ('user nobody does not have "read" privilege for API endpoint '
+               '"/kapacitor/v1/debug/vars"')
     assert (r.code, r.body) == (403, err_body(message, pretty=False))

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from kapacitord_tw.ingest.points import Point
-from tests.http.harness import JSON_TYPE, V1, err_body
+from tests.http.harness import JSON_TYPE, V1, Harness, err_body
 from tests.ops.support import ADMIN, httpd_values, record_points, secured, with_settings
 
 WRITE_PATHS = [V1 + "/write", "/write"]
@@ -152,16 +152,28 @@ def test_every_member_of_a_multi_member_gzip_body_is_inflated(h, batches):
     assert [p.time for p in batches[0]] == [1, 2]
 
 
-@pytest.mark.parametrize("body", [
-    b"cpu v=1 1",                                 # not gzip at all
-    gzip.compress(b"cpu v=1 1\n")[:-6],           # truncated
-    gzip.compress(b"cpu v=1 1\n") + b"garbage",   # trailing bytes that are no member
+MEMBER = gzip.compress(b"cpu v=1 1\n")
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"cpu,host=a v=1 1", "gzip: invalid header"),      # not gzip at all
+    (b"", "EOF"),
+    (b"cpu v=1", "unexpected EOF"),                     # shorter than a gzip header
+    (MEMBER[:-6], "unexpected EOF"),                    # truncated
+    (MEMBER + b"garbage and more", "gzip: invalid header"),  # trailing bytes, no member
+    (MEMBER + MEMBER[:5], "unexpected EOF"),            # a second header cut short
 ])
-def test_bad_gzip_body_is_400_plain_text(h, batches, body):
-    r = write(h, "db=db", body, headers=GZIP)
+def test_bad_gzip_body_is_400_plain_text_with_go_messages(h, batches, body, message):
+    assert_plain(write(h, "db=db", body, headers=GZIP), 400, message)
+    assert batches == []
+
+
+def test_corrupt_deflate_data_is_400(h, batches):
+    body = bytearray(gzip.compress(b"cpu v=1 1\n" * 20))
+    body[12:20] = b"\xff" * 8
+    r = write(h, "db=db", bytes(body), headers=GZIP)
     assert r.code == 400
-    assert r.body.endswith(b"\n") and not r.body.startswith(b"{")
-    assert r.header("Content-Type") == JSON_TYPE
+    assert r.body.startswith(b"gzip: ") and r.body.endswith(b"\n")
     assert batches == []
 
 
@@ -278,3 +290,10 @@ def test_database_names_in_the_401_are_go_quoted(h, subscription):
 def test_options_is_200_without_credentials(h, path):
     r = h.request("OPTIONS", path)
     assert (r.code, r.body) == (200, b"")
+
+
+def test_without_http_auth_anyone_writes(tmp_path):
+    h = Harness(tmp_path, http_auth=False)
+    batches = record_points(h)
+    assert h.post("/write?db=db", b"cpu v=1 1").code == 204
+    assert len(batches) == 1
