@@ -1,4 +1,8 @@
-"""``cluster.id`` and ``server.id``: persisted in ``data_dir`` like the original."""
+"""``cluster.id`` and ``server.id``: persisted in ``data_dir`` like the original.
+
+They are the only files we create that everyone may read (0644): they hold
+nothing secret, and tools that identify the node may read them.
+"""
 
 from __future__ import annotations
 

@@ -29,6 +29,10 @@ _LVL_NAMES = {
     LogLevel.critical: "error",
 }
 _FORMATTER = string.Formatter()
+#: Event keys that are Twisted's bookkeeping, not fields of the line.
+_NOT_FIELDS = frozenset(
+    ("service", "format", "isError", "message", "system", "time", "why", "failure")
+)
 
 
 def parse_level(name: str) -> LogLevel:
@@ -59,7 +63,7 @@ def format_logfmt(event: dict) -> str:
     except ValueError:
         pass
     for key in sorted(event):
-        if key.startswith("log_") or key in used or key in ("service", "format", "isError", "message", "system", "time", "why", "failure"):
+        if key.startswith("log_") or key in used or key in _NOT_FIELDS:
             continue
         parts.append(f"{key.replace('_', '-')}={_logfmt_value(event[key])}")
     line = " ".join(parts)

@@ -38,6 +38,7 @@ from kapacitord_tw.http.tasks import TasksAPI, TemplatesAPI
 from kapacitord_tw.http.write import WriteAPI
 from kapacitord_tw.ingest.points import PointBus
 from kapacitord_tw.ids import load_ids
+from kapacitord_tw.logs import LogControl, parse_level
 from kapacitord_tw.http.root import KapacitorRoot
 from kapacitord_tw.http.routing import RouteTable
 from kapacitord_tw.http.site import KapacitorSite
@@ -56,14 +57,14 @@ def store_path(config: Config) -> str:
 
 
 def open_store(config: Config, reactor):
-    """Open (and load) the store; corruption raises and stops start-up."""
-    os.makedirs(config.data_dir, mode=0o755, exist_ok=True)
+    """Open (and load) the store, creating ``data_dir`` if needed;
+    corruption raises and stops start-up."""
     return JournalStore.open(store_path(config), reactor)
 
 
 @attrs.define
 class App:
-    """Every component of a running daemon, for the service and for tests."""
+    """The parts of a running daemon that its services and the tests reach."""
 
     config: Config
     reactor: object
@@ -71,10 +72,7 @@ class App:
     stats: Counters
     workers: object
     userdb: Optional[UserDB]
-    guard: Guard
-    routes: RouteTable
     root: KapacitorRoot
-    areas: List[object]
     bcrypt_checker: Optional[BcryptChecker] = None
     throttle: Optional[LoginThrottle] = None
     log_control: object = None
@@ -118,8 +116,6 @@ def build_app(
 ) -> App:
     stats = Counters()
     if log_control is None:
-        from kapacitord_tw.logs import LogControl, parse_level
-
         log_control = LogControl(parse_level(config.logging.level))
     if workers is None:
         workers = CPUWorkers(reactor, max_pending=config.auth.bcrypt_queue_size)
@@ -132,10 +128,10 @@ def build_app(
         portal,
         config.http.auth_enabled,
         stats,
-        userdb,
-        LoginMemo(reactor),
-        clock=reactor,
+        reactor,
         tarpit=config.auth.login_tarpit / 1e9,
+        userdb=userdb,
+        memo=LoginMemo(reactor) if userdb is not None else None,
     )
     routes = RouteTable()
     ids = load_ids(config.data_dir)
@@ -179,10 +175,7 @@ def build_app(
         stats=stats,
         workers=workers,
         userdb=userdb,
-        guard=guard,
-        routes=routes,
         root=root,
-        areas=areas,
         bcrypt_checker=bcrypt_checker,
         throttle=throttle,
         log_control=log_control,
@@ -253,10 +246,9 @@ class HTTPService(Service):
 
         def failed(failure):
             log.failure("cannot listen on {addr}", failure, addr=self._app.config.http.bind_address)
-            from twisted.internet import reactor as global_reactor
-
-            if global_reactor.running:
-                global_reactor.stop()
+            reactor = self._app.reactor
+            if getattr(reactor, "running", False):
+                reactor.stop()
             return None
 
         d.addCallbacks(listening, failed)
@@ -294,7 +286,7 @@ class WarmupService(Service):
     def startService(self):
         super().startService()
         if self._checker is not None:
-            self._checker._dummy().addErrback(lambda f: log.failure("warm-up failed", f))
+            self._checker.warm_up().addErrback(lambda f: log.failure("warm-up failed", f))
 
 
 def make_endpoint(config: Config, reactor):
@@ -323,7 +315,7 @@ def make_service(
     log_auth_mode(config)
     top = SequentialMultiService()
     top.app = app
-    StoreService(store).setServiceParent(top)
+    StoreService(app.store).setServiceParent(top)
     if isinstance(app.workers, Service):
         app.workers.setServiceParent(top)
     WarmupService(app.bcrypt_checker).setServiceParent(top)

@@ -1,12 +1,16 @@
 """
 twisted.cred checkers for Kapacitor's three kinds of credentials.
 
-* ``BcryptChecker`` (``IUsernamePassword``): bcrypt in a dedicated thread pool,
-  never on the reactor; the original's fast path (random salt + sha256 of the
-  password, kept one hour) compared with ``hmac.compare_digest``; an unknown
-  user costs the same bcrypt work as a wrong password.
+* ``BcryptChecker`` (``IUsernamePassword``): bcrypt in the dedicated worker
+  pool, never on the reactor.  The original's fast path is kept (a proven
+  password is remembered for an hour as sha256(random salt || password),
+  compared with ``hmac.compare_digest``) but is dropped as soon as the user
+  changes or is deleted.  An unknown or hash-less user costs the same
+  bcrypt work as a wrong password; a password over bcrypt's 72 bytes is a
+  failed login.  Uncached attempts go through the ``LoginThrottle`` first.
 * ``JWTChecker`` (``IBearerToken``): HMAC-signed tokens with ``exp`` and
-  ``username`` claims, Kapacitor's messages.
+  ``username`` claims, Kapacitor's messages; refused outright while
+  ``[http] shared-secret`` is empty.
 * ``SubscriptionChecker`` (``ISubscriptionToken``): InfluxDB subscription
   tokens, stored as users named ``_sub:<token>``.
 
@@ -115,6 +119,18 @@ class PasswordCache:
         return len(self._entries)
 
 
+class _Unthrottled:
+    """The throttle's interface, letting everything through."""
+
+    def admit(self, username: str, client: str) -> int:
+        return 0
+
+    def failed(self, username: str, client: str) -> None:
+        pass
+
+    succeeded = release = failed
+
+
 @implementer(ICredentialsChecker)
 class BcryptChecker:
     """Username/password against the user DB."""
@@ -124,15 +140,18 @@ class BcryptChecker:
 
     def __init__(self, userdb, workers, clock, cost: int, throttle=None):
         self._userdb = userdb
-        self._throttle = throttle
+        self._throttle = throttle if throttle is not None else _Unthrottled()
         self._workers = workers
         self.password_cache = PasswordCache(clock)
         self._cost = cost
         self._dummy_hash: Optional[bytes] = None
         userdb.subscribe(self.password_cache.forget)
 
-    def _dummy(self) -> Deferred:
-        """A hash of the configured cost for users that do not exist."""
+    def warm_up(self) -> Deferred:
+        """A hash of the configured cost for users that do not exist.
+
+        Made once (at start-up by ``WarmupService``) so that the first
+        unknown-user login already takes as long as a wrong password."""
         if self._dummy_hash is not None:
             return succeed(self._dummy_hash)
         d = self._workers.run(hash_password, os.urandom(16), self._cost)
@@ -161,13 +180,12 @@ class BcryptChecker:
             and self.password_cache.matches(name, password, user.hash)
         ):
             return succeed(name)
-        if self._throttle is not None:
-            wait = self._throttle.admit(name, client)
-            if wait:
-                return fail(Throttled(wait))
+        wait = self._throttle.admit(name, client)
+        if wait:
+            return fail(Throttled(wait))
         if len(password) > BCRYPT_MAX_PASSWORD:
             # bcrypt would refuse (or silently truncate) it: a failed login.
-            self._failed(name, client)
+            self._throttle.failed(name, client)
             return fail(LoginFailed())
         if user is not None and user.hash:
             d = self._workers.run(_check, password, user.hash)
@@ -178,7 +196,7 @@ class BcryptChecker:
             )
             return d
         # Unknown or hash-less user: spend the same bcrypt work, then fail.
-        d = self._dummy()
+        d = self.warm_up()
         d.addCallback(lambda dummy: self._workers.run(_check, password, dummy))
         d.addCallbacks(
             lambda _ok: self._refuse(name, client), self._unchecked,
@@ -188,30 +206,26 @@ class BcryptChecker:
 
     def _unchecked(self, failure, name: str, client: str):
         """The password was never checked (queue full): free its slot."""
-        if self._throttle is not None:
-            self._throttle.release(name, client)
+        self._throttle.release(name, client)
         return failure
-
-    def _failed(self, name: str, client: str) -> None:
-        if self._throttle is not None:
-            self._throttle.failed(name, client)
 
     def _checked(self, ok: bool, name: str, client: str, password: bytes, hashed: bytes):
         if not ok:
             self._userdb.evict(name)
-            self._failed(name, client)
+            self._throttle.failed(name, client)
             raise LoginFailed()
         current = self._userdb.lookup(name)
         if current is None or current.hash != hashed:
-            # Changed or deleted while bcrypt ran: the old password is stale.
+            # Changed or deleted while bcrypt ran: the old password is stale,
+            # but it was right, so it is no failure for the throttle either.
+            self._throttle.release(name, client)
             raise LoginFailed()
         self.password_cache.remember(name, password, hashed)
-        if self._throttle is not None:
-            self._throttle.succeeded(name, client)
+        self._throttle.succeeded(name, client)
         return name
 
     def _refuse(self, name: str, client: str):
-        self._failed(name, client)
+        self._throttle.failed(name, client)
         raise LoginFailed()
 
 

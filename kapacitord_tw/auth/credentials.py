@@ -74,7 +74,8 @@ def _basic(header: bytes) -> Optional[tuple]:
     return user.decode("utf-8", "surrogateescape"), password
 
 
-def _client(request) -> str:
+def client_host(request) -> str:
+    """The peer's IP address ("" for a UNIX socket): the throttle's key."""
     return getattr(request.getClientAddress(), "host", "") or ""
 
 
@@ -103,7 +104,7 @@ def parse_credentials(request) -> Optional[Parsed]:
                 return Parsed(SUBSCRIPTION, SubscriptionToken(token), SUBSCRIBER)
             return Parsed(
                 PASSWORD,
-                ClientUsernamePassword(user, password, _client(request)),
+                ClientUsernamePassword(user, password, client_host(request)),
                 user,
                 from_basic_header=True,
             )
@@ -112,5 +113,5 @@ def parse_credentials(request) -> Optional[Parsed]:
     password = (args.get(b"p") or [b""])[0]
     if user and password:
         name = user.decode("utf-8", "surrogateescape")
-        return Parsed(PASSWORD, ClientUsernamePassword(name, password, _client(request)), name)
+        return Parsed(PASSWORD, ClientUsernamePassword(name, password, client_host(request)), name)
     return None

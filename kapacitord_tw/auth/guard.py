@@ -2,18 +2,22 @@
 The guard: the one place where every request is authenticated through the
 cred ``Portal`` and authorized by method and path (reference §2.2–§2.3,
 §2.7).  401 and 403 bodies are Kapacitor's compact error bodies.
+
+Beyond the original: a Basic header the portal has already accepted is
+recognised by the ``LoginMemo`` without parsing it again; a throttled login
+is a 429 with ``Retry-After``, answered only after a short tarpit; a full
+bcrypt queue is a 503.
 """
 
 from __future__ import annotations
 
 from typing import Union
 
-from twisted.python.failure import Failure
-
 from twisted.cred.error import UnauthorizedLogin, UnhandledCredentials
 from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from kapacitord_tw.auth import credentials as creds
 from kapacitord_tw.auth.checkers import AUTHORIZATION_FAILED, Throttled
@@ -43,21 +47,22 @@ class Guard:
 
     log = Logger()
 
-    def __init__(self, portal, enabled: bool, stats, userdb=None, memo=None,
-                 clock=None, tarpit: float = 1.0):
+    def __init__(self, portal, enabled: bool, stats, clock, tarpit: float = 1.0,
+                 userdb=None, memo=None):
+        """``memo`` needs ``userdb``: a remembered login is honoured only
+        while the user's stored hash is the one it was proven against."""
         self._portal = portal
+        self._enabled = enabled
+        self._stats = stats
         # Throttled attempts are answered after a pause (at most ``tarpit``
         # seconds): each connection of a password-guessing storm then costs
         # the reactor a request or two per second instead of thousands.
         self._clock = clock
         self._tarpit = tarpit
-        self.enabled = enabled
-        self._stats = stats
-        # With a user store, repeated Basic headers are recognised cheaply.
         self._userdb = userdb
-        self._memo = memo if userdb is not None else None
-        if self._memo is not None:
-            userdb.subscribe(self._memo.forget_user)
+        self._memo = memo
+        if memo is not None:
+            userdb.subscribe(memo.forget_user)
 
     def anonymous(self) -> User:
         """The user of unauthenticated requests (auth off, bypass routes)."""
@@ -67,7 +72,7 @@ class Guard:
         """The request's user: at once when it is known now (auth off, or
         credentials already proven), else a Deferred.  Refusals raise (or
         errback with) ``APIError``."""
-        if not self.enabled:
+        if not self._enabled:
             return ADMIN_USER
         digest = None
         if self._memo is not None:
@@ -94,7 +99,7 @@ class Guard:
         try:
             return _now_or_later(d)
         except APIError as refusal:
-            if refusal.code != 429 or self._clock is None or self._tarpit <= 0:
+            if refusal.code != 429 or self._tarpit <= 0:
                 raise
             return deferLater(self._clock, self._tarpit, _raise, refusal)
 
@@ -123,7 +128,7 @@ class Guard:
         self.log.info(
             "authentication failed for {username} from {client}: {reason}",
             username=parsed.username or parsed.kind,
-            client=_client_address(request),
+            client=creds.client_host(request),
             reason=message,
         )
         # Returned, not raised: a refusal storm must not pay for a
@@ -165,8 +170,3 @@ def _fire(d: Deferred, result) -> None:
 def _avatar(result) -> User:
     _interface, user, _logout = result
     return user
-
-
-def _client_address(request) -> str:
-    peer = request.getClientAddress()
-    return getattr(peer, "host", "") or ""

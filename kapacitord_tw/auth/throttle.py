@@ -5,11 +5,13 @@ Failed password logins are counted per username and per client address.
 Past ``login-failures-budget`` failures, further *uncached* attempts for that
 username or from that address wait with exponential back-off (``base``,
 doubling, capped at ``max``) and are answered 429 with ``Retry-After``.
-Credentials already proven (the password cache) are never throttled, so a
-storm against one account does not lock out the users who are logged in.
+Attempts still in bcrypt count against the budget too, so a burst of
+concurrent guesses cannot all get through at once.  Credentials already
+proven (the password cache, the guard's login memo) are never throttled, so
+a storm against one account does not lock out the users who are logged in.
 Memory is bounded: at most ``max_entries`` keys, least recently failed
-evicted first; an entry is forgotten once its back-off window has passed
-twice over without a new failure.
+evicted first; an entry with nothing pending is forgotten once twice the
+longest back-off has passed since its last failure.
 """
 
 from __future__ import annotations
@@ -110,17 +112,15 @@ class LoginThrottle:
             )
 
     def succeeded(self, username: str, client: str) -> None:
-        """A proven password clears its username's record (not the address's)."""
+        """A proven password clears its username's record (not the address's:
+        one right password must not excuse a guessing address)."""
+        self.release(username, client)
         self._records.pop(("user", username), None)
-        if client:
-            record = self._records.get(("client", client))
-            if record is not None and record.pending:
-                self._records[("client", client)] = attrs.evolve(
-                    record, pending=record.pending - 1
-                )
 
     def release(self, username: str, client: str) -> None:
-        """An admitted attempt that was never checked (e.g. bcrypt queue full)."""
+        """Free an admitted attempt's pending slot without counting a failure
+        (never checked because the bcrypt queue was full, or overtaken by a
+        password change)."""
         for key in self._keys(username, client):
             record = self._records.get(key)
             if record is not None and record.pending:

@@ -4,8 +4,9 @@ behind a cache that honours ``[auth] cache-expiration``.
 
 Every mutation returns a Deferred that fires once the change is on disk, so
 the HTTP layer acknowledges only durable writes.  Subscribers hear about
-every change at once (the checker drops its password cache then), which is
-how a password change or deletion stops the old password immediately.
+every change at once (the checker drops its password cache and the guard
+its login memo then), which is how a password change or deletion stops the
+old password immediately.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from zope.interface import Interface, implementer
 
-from kapacitord_tw import gocompat
 from kapacitord_tw.auth.privileges import User
 from kapacitord_tw.storage.interface import IStore
 
@@ -131,18 +131,14 @@ class UserDB:
         return None if record is None else user_from_record(record)
 
     def get(self, name: str) -> Deferred:
-        record = self._store.get_now(NAMESPACE, name)
-        return succeed(None if record is None else user_from_record(record))
+        return succeed(self.lookup_fresh(name))
 
     def exists(self, name: str) -> bool:
         return self._store.get_now(NAMESPACE, name) is not None
 
     def list(self, pattern: str = "", offset: int = 0, limit: Optional[int] = None) -> Deferred:
-        if pattern:
-            matcher = lambda key: gocompat.path_match(pattern, key)  # noqa: E731
-        else:
-            matcher = None
-        d = self._store.list(NAMESPACE, matcher, offset, limit)
+        # The store matches a str pattern the Go way itself.
+        d = self._store.list(NAMESPACE, pattern or None, offset, limit)
         d.addCallback(lambda rows: [user_from_record(value) for _key, value in rows])
         return d
 
@@ -157,17 +153,15 @@ class UserDB:
     def subscribe(self, callback: Callable[[str], None]) -> None:
         self._subscribers.append(callback)
 
-    def _changed(self, user_or_name) -> None:
-        name = user_or_name if isinstance(user_or_name, str) else user_or_name.name
+    def _changed(self, name: str, user: Optional[User]) -> None:
+        """``user`` is the new value, or None once ``name`` is deleted."""
         self.cache.evict(name)
-        if isinstance(user_or_name, User):
-            if user_or_name.admin:
-                self._admins.add(name)
-            else:
-                self._admins.discard(name)
-            self.cache.put(user_or_name)
+        if user is not None and user.admin:
+            self._admins.add(name)
         else:
             self._admins.discard(name)
+        if user is not None:
+            self.cache.put(user)
         for callback in self._subscribers:
             callback(name)
 
@@ -177,17 +171,17 @@ class UserDB:
         if self.exists(user.name):
             return succeed(False)
         d = self._store.create(NAMESPACE, user.name, user_to_record(user))
-        self._changed(user)
+        self._changed(user.name, user)
         return d
 
     def replace(self, user: User) -> Deferred:
         d = self._store.put(NAMESPACE, user.name, user_to_record(user))
-        self._changed(user)
+        self._changed(user.name, user)
         return d
 
     def delete(self, name: str) -> Deferred:
         d = self._store.delete(NAMESPACE, name)
-        self._changed(name)
+        self._changed(name, None)
         return d
 
     def evict(self, name: str) -> None:

@@ -18,7 +18,7 @@ import sys
 from typing import List, Optional
 
 from kapacitord_tw import __version__
-from kapacitord_tw.cli.goflags import FlagError, HelpRequested, parse_flags
+from kapacitord_tw.cli.goflags import Flag, FlagError, FlagSet, HelpRequested
 from kapacitord_tw.config import loader as config_load
 from kapacitord_tw.config.render import render_toml
 
@@ -41,19 +41,23 @@ The commands are:
 Use "kapacitord help [command]" for more information about a command.
 """
 
-RUN_USAGE = """\
+# How -config is found; both commands explain it the same way.
+_CONFIG_SEARCH = """\
+            This defaults to the environment variable KAPACITOR_CONFIG_PATH,
+            ~/.kapacitor/kapacitor.conf, or /etc/kapacitor/kapacitor.conf if a file
+            is present at any of these locations.
+            Disable the automatic loading of a configuration file using
+            the null device (such as /dev/null).
+"""
+
+RUN_USAGE = f"""\
 Runs the Kapacitor server.
 
 Usage: kapacitord run [flags]
 
     -config <path>
             Set the path to the configuration file.
-            This defaults to the environment variable KAPACITOR_CONFIG_PATH,
-            ~/.kapacitor/kapacitor.conf, or /etc/kapacitor/kapacitor.conf if a file
-            is present at any of these locations.
-            Disable the automatic loading of a configuration file using
-            the null device (such as /dev/null).
-    -hostname <name>
+{_CONFIG_SEARCH}    -hostname <name>
             Override the hostname, the 'hostname' configuration
             option will be overridden.
     -pidfile <path>
@@ -64,33 +68,25 @@ Usage: kapacitord run [flags]
             Sets the log level. One of debug,info,error.
 """
 
-CONFIG_USAGE = """\
+CONFIG_USAGE = f"""\
 Displays the default configuration.
 
 Usage: kapacitord config [flags]
 
     -config <path>
             Set the path to the initial configuration file.
-            This defaults to the environment variable KAPACITOR_CONFIG_PATH,
-            ~/.kapacitor/kapacitor.conf, or /etc/kapacitor/kapacitor.conf if a file
-            is present at any of these locations.
-            Disable the automatic loading of a configuration file using
-            the null device (such as /dev/null).
-    -hostname <name>
+{_CONFIG_SEARCH}    -hostname <name>
             Override the hostname.
 """
 
-RUN_FLAGS = (
-    "config",
-    "pidfile",
-    "hostname",
-    "log-file",
-    "log-level",
-    "cpuprofile",
-    "memprofile",
-    "blacklist-cidrs",
-    "disable-handlers",
-)
+# Every flag defaults to None, so "not given" and "given empty" stay apart.
+CONFIG_FLAGS = FlagSet(tuple(Flag(name, default=None) for name in ("config", "hostname")))
+#: Accepted for compatibility with Kapacitor's command line; they do nothing here.
+IGNORED_RUN_FLAGS = ("cpuprofile", "memprofile", "blacklist-cidrs", "disable-handlers")
+RUN_FLAGS = FlagSet(tuple(
+    Flag(name, default=None)
+    for name in ("config", "pidfile", "hostname", "log-file", "log-level") + IGNORED_RUN_FLAGS
+))
 
 
 def version_line() -> str:
@@ -122,10 +118,13 @@ def _load(command: str, flags: dict, environ, for_config: bool):
     return loaded, config
 
 
-def _flags(command: str, args: List[str], names, usage: str) -> dict:
-    """Go's flag handling: usage on stderr, then ``<command>: <error>``."""
+def _flags(command: str, args: List[str], flag_set: FlagSet, usage: str) -> dict:
+    """Go's flag handling: usage on stderr, then ``<command>: <error>`` (exit 1).
+
+    The values are by name, ``None`` for a flag not given.
+    """
     try:
-        flags, _rest = parse_flags(args, names)
+        flags = flag_set.parse(args).values
     except HelpRequested:
         sys.stderr.write(usage)
         raise Fatal(f"{command}: flag: help requested") from None
@@ -136,7 +135,7 @@ def _flags(command: str, args: List[str], names, usage: str) -> dict:
 
 
 def run_config(args: List[str], environ, out) -> int:
-    flags = _flags("config", args, ("config", "hostname"), CONFIG_USAGE)
+    flags = _flags("config", args, CONFIG_FLAGS, CONFIG_USAGE)
     loaded, config = _load("config", flags, environ, for_config=True)
     if loaded.path:
         sys.stderr.write(f"Merging with configuration at: {loaded.path}\n")
@@ -181,8 +180,8 @@ def run_daemon(args: List[str], environ) -> int:
         log.info("No configuration provided, using default settings")
     for warning in loaded.warnings:
         log.warn("{warning}", warning=warning)
-    for ignored in ("cpuprofile", "memprofile", "blacklist-cidrs", "disable-handlers"):
-        if ignored in flags:
+    for ignored in IGNORED_RUN_FLAGS:
+        if flags[ignored] is not None:
             log.warn("-{flag} is accepted for compatibility and ignored", flag=ignored)
     try:
         service = make_service(config, reactor, log_control=control)
@@ -190,7 +189,7 @@ def run_daemon(args: List[str], environ) -> int:
         raise Fatal(f"run: create server: open store: {e}") from None
     except OSError as e:
         raise Fatal(f"run: create server: {e}") from None
-    pidfile = flags.get("pidfile")
+    pidfile = flags["pidfile"]
     if pidfile:
         try:
             _write_pidfile(pidfile)

@@ -12,7 +12,7 @@ from klein import Klein
 from twisted.logger import Logger
 from werkzeug.exceptions import HTTPException
 
-from kapacitord_tw.http.errors import APIError, render_api_error, write_error
+from kapacitord_tw.http.errors import APIError, render_api_error
 from kapacitord_tw.http.routing import Route
 
 _log = Logger(namespace="kapacitord_tw.http")
@@ -24,12 +24,12 @@ def _api_error(instance, request, failure):
 
 def _not_routed(instance, request, failure):
     # Only reachable if an area's Klein rules disagree with its mux entries.
-    return write_error(request, 404, "Not Found")
+    return render_api_error(request, APIError(404, "Not Found"))
 
 
 def _unexpected(instance, request, failure):
     _log.failure("unhandled error in {area}", failure, area=type(instance).__name__)
-    return write_error(request, 500, "internal server error")
+    return render_api_error(request, APIError(500, "internal server error"))
 
 
 def install_error_handlers(app: Klein) -> Klein:

@@ -29,6 +29,7 @@ _PHRASES = {429: b"Too Many Requests"}
 
 
 def render_api_error(request, err: APIError) -> bytes:
+    """Set status and content type; return the body for the caller to write."""
     request.setResponseCode(err.code, _PHRASES.get(err.code))
     request.setHeader(b"Content-Type", JSON_CONTENT_TYPE)
     if err.plain:
@@ -38,13 +39,6 @@ def render_api_error(request, err: APIError) -> bytes:
 
 def error_body(message: str, pretty: bool = True) -> bytes:
     return gocompat.json_dumps({"error": message, "message": message}, pretty=pretty)
-
-
-def write_error(request, code: int, message: str, pretty: bool = True) -> bytes:
-    """Set status and content type; return the body for the caller to write."""
-    request.setResponseCode(code)
-    request.setHeader(b"Content-Type", JSON_CONTENT_TYPE)
-    return error_body(message, pretty)
 
 
 def json_response(request, obj, code: int = 200) -> bytes:

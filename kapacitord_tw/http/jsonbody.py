@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Callable, Dict, Optional
 
+
 class _Object(list):
     """A JSON object as its ordered (key, value) pairs."""
 

@@ -1,26 +1,30 @@
 """
 The root resource: Kapacitor's middleware chain in front of the API areas.
 
-Go's server does, in order (reference §1.2, §1.3): reject unknown methods and
-``*`` targets, redirect unclean paths, then for every route: request id, CORS
-(answering every OPTIONS itself), the version header, gzip, the JSON content
-type, authentication and authorization, and only then the handler.  This
-resource does exactly that and hands the request to the Klein resource of the
-area that registered the matching pattern.
+Go's server does, in order (reference §1.2, §1.3): reject unknown methods
+(``*`` targets never get here: the site answers them), redirect unclean
+paths, then for every route: request id, CORS (answering every OPTIONS
+itself), the version header, gzip, the JSON content type, authentication and
+authorization, and only then the handler.  This resource does exactly that
+and hands the request to the Klein resource of the area that registered the
+matching pattern.  A preview-rewritten request is authenticated and
+authorized again for its new path, as in the original, but gets neither a
+second version header nor a second gzip layer (reference §10 #12).
 """
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, unquote_to_bytes
 
 from twisted.internet.defer import Deferred
-from zope.interface import Interface
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, GzipEncoderFactory
 
-from kapacitord_tw.http.errors import JSON_CONTENT_TYPE, APIError, error_body, render_api_error
+from kapacitord_tw.auth.realm import IUserAvatar
+from kapacitord_tw.http.errors import JSON_CONTENT_TYPE, APIError, render_api_error
 from kapacitord_tw.http.requestid import RequestIds
 from kapacitord_tw.http.routing import BASE, METHODS, PREVIEW, Route, RouteTable, clean_request_path
 
@@ -33,22 +37,13 @@ CORS_HEADERS = (
 
 # Go's htmlReplacer, used by http.Redirect for the link in the body.
 _HTML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}
-
-
-class IUserAvatarMarker(Interface):
-    """The authenticated user of a request, set as a request component."""
-
-
-class IPreviewRewritten(Interface):
-    """Marks a request re-dispatched by the preview rewrite."""
+_PREVIEW_PATTERN = PREVIEW + "/"
 
 
 class _GoGzip(GzipEncoderFactory):
     """Go's rule: any ``Accept-Encoding`` *containing* ``gzip``."""
 
-    import re as _re
-
-    _gzipCheckRegex = _re.compile(rb"gzip")
+    _gzipCheckRegex = re.compile(rb"gzip")
     compressLevel = 6
 
 
@@ -81,14 +76,8 @@ class KapacitorRoot(Resource):
         # (``get`` is an unknown method there).
         self._stats.incr("req")
         method = request.method.decode("latin-1") or "GET"
-        if request.uri == b"*":
-            request.setResponseCode(400)
-            request.setHeader(b"Connection", b"close")
-            return b""
         if method not in METHODS:
-            request.setResponseCode(404)
-            request.setHeader(b"Content-Type", JSON_CONTENT_TYPE)
-            return error_body("Not Found")
+            return render_api_error(request, APIError(404, "Not Found"))
         path = decoded_path(request)
         cleaned = clean_request_path(path)
         if cleaned != path:
@@ -115,7 +104,7 @@ class KapacitorRoot(Resource):
 
     # --------------------------------------------------------- middleware
 
-    def _serve(self, request, method: str, path: str):
+    def _serve(self, request, method: str, path: str, rewritten: bool = False):
         origin = request.getHeader(b"Origin")
         if origin:
             request.setHeader(b"Access-Control-Allow-Origin", origin)
@@ -125,7 +114,6 @@ class KapacitorRoot(Resource):
             request.setResponseCode(200)
             request.setHeader(b"Content-Length", b"0")
             return b""
-        rewritten = request.getComponent(IPreviewRewritten) is not None
         if not rewritten:
             request.responseHeaders.addRawHeader(b"X-Kapacitor-Version", self._version)
         route = self._routes.match(method, path)
@@ -159,8 +147,8 @@ class KapacitorRoot(Resource):
             route.authorize(request, user)
         else:
             self._guard.authorize(user, method, path)
-        request.setComponent(IUserAvatarMarker, user)
-        if route.pattern == PREVIEW + "/":
+        request.setComponent(IUserAvatar, user)
+        if route.pattern == _PREVIEW_PATTERN:
             return self._preview(request, method, path)
         if route.direct is not None:
             return route.direct(request)
@@ -172,8 +160,7 @@ class KapacitorRoot(Resource):
         """Rewrite ``/kapacitor/v1preview/...`` and dispatch again (§1.6)."""
         rewritten = BASE + path[len(PREVIEW):]
         request.path = rewritten.encode("utf-8", "surrogateescape")
-        request.setComponent(IPreviewRewritten, True)
-        self._write_result(self._serve(request, method, rewritten), request)
+        self._write_result(self._serve(request, method, rewritten, rewritten=True), request)
         return NOT_DONE_YET
 
     def _render_area(self, request, route: Route, path: str):
@@ -187,19 +174,18 @@ class KapacitorRoot(Resource):
         return NOT_DONE_YET
 
     def _failed(self, failure: Failure, request):
-        if request.finished or getattr(request, "_disconnected", False):
+        if request.finished or request._disconnected:
             return None
         if failure.check(APIError):
-            request.write(render_api_error(request, failure.value))
+            error = failure.value
         else:
             self.log.failure("unhandled error serving {path}", failure, path=request.path)
-            request.setResponseCode(500)
-            request.setHeader(b"Content-Type", JSON_CONTENT_TYPE)
-            request.write(error_body("internal server error"))
+            error = APIError(500, "internal server error")
+        request.write(render_api_error(request, error))
         request.finish()
         return None
 
 
 def request_user(request):
     """The ``User`` the guard authenticated for this request."""
-    return request.getComponent(IUserAvatarMarker)
+    return request.getComponent(IUserAvatar)

@@ -2,7 +2,9 @@
 The ``Site``: Twisted's HTTP server with Kapacitor's habits and our limits.
 
 * no ``Server`` header and no default ``text/html`` content type (Go's
-  server sends neither);
+  server sends neither), and no body bytes (not even a gzip trailer) after
+  the headers of a HEAD or 204 answer;
+* a ``*`` request-target is a bare 400 and the connection is closed (§1.2);
 * request bodies are bounded by ``[http] max-body-size``: a larger
   ``Content-Length`` is refused with 413 before the body is read, and a
   chunked body that grows past the limit is refused the same way;
@@ -16,15 +18,25 @@ from __future__ import annotations
 import re
 import time
 from typing import Set
+from urllib.parse import unquote_to_bytes
 
 from twisted.internet import defer
 from twisted.logger import Logger, LogLevel
 from twisted.web import http, server
 
+from kapacitord_tw.auth.credentials import client_host, parse_credentials
 from kapacitord_tw.gocompat import format_time
 from kapacitord_tw.http.errors import JSON_CONTENT_TYPE, error_body
 
-_PASSWORD_PARAM = re.compile(rb"(^|[?&;])p=[^&;]*")
+_QUERY_PAIR = re.compile(rb"(^|[&;])([^&;=]*)=[^&;]*")
+
+
+def _redact_pair(match) -> bytes:
+    # The key as the credential parser reads it, so ``%70=`` (which logs
+    # in just like ``p=``) is redacted too.
+    if unquote_to_bytes(match.group(2).replace(b"+", b" ")) != b"p":
+        return match.group(0)
+    return match.group(1) + match.group(2) + b"=[REDACTED]"
 
 
 def redact_uri(uri: bytes) -> bytes:
@@ -32,26 +44,31 @@ def redact_uri(uri: bytes) -> bytes:
     path, sep, query = uri.partition(b"?")
     if not sep:
         return uri
-    return path + sep + _PASSWORD_PARAM.sub(rb"\1p=[REDACTED]", query)
+    return path + sep + _QUERY_PAIR.sub(_redact_pair, query)
 
 
 class KapacitorRequest(server.Request):
     """A request that enforces the body limit while the body arrives."""
 
     defaultContentType = None
+    #: Set once the 413 has been sent: the rest of the request is ignored.
+    _refused = False
+    _body_seen = 0
+    #: When processing began (monotonic, and wall clock for the log's ``start``).
+    _started = None
+    _started_ns = None
 
     def gotLength(self, length):
         limit = self.channel.site.max_body_size
         if length is not None and length > limit:
             self._refuse_too_large(limit)
             return
-        self._body_seen = 0
         super().gotLength(length)
 
     def handleContentChunk(self, data):
-        if getattr(self, "_refused", False):
+        if self._refused:
             return
-        self._body_seen = getattr(self, "_body_seen", 0) + len(data)
+        self._body_seen += len(data)
         if self._body_seen > self.channel.site.max_body_size:
             self._refuse_too_large(self.channel.site.max_body_size)
             return
@@ -72,13 +89,11 @@ class KapacitorRequest(server.Request):
         transport.loseConnection()
 
     def process(self):
-        if getattr(self, "_refused", False):
+        if self._refused:
             return
         self._started = time.monotonic()
         self._started_ns = time.time_ns()
         super().process()
-        # Go's server sends no Server header.
-        self.responseHeaders.removeHeader(b"Server")
 
     def _handleStar(self):
         """Go answers a ``*`` request-target with a bare 400 and closes (§1.2).
@@ -98,6 +113,8 @@ class KapacitorRequest(server.Request):
 
     def write(self, data):
         if not self.startedWriting:
+            # Go's server sends no Server header; every answer (an empty
+            # one too, through ``finish``) passes here before its headers.
             self.responseHeaders.removeHeader(b"Server")
         elif self._body_forbidden():
             # Twisted's server.Request.write bypasses the guard http.Request
@@ -156,14 +173,13 @@ class KapacitorSite(server.Site):
             self.log_control is not None and self.log_control.level > LogLevel.info
         ):
             return
-        started = getattr(request, "_started", None)
+        started = request._started
         duration = time.monotonic() - started if started is not None else 0.0
-        username = _log_username(request)
         self.log_events.info(
             "http request",
             service="http",
-            host=getattr(request.getClientAddress(), "host", "-"),
-            username=username,
+            host=client_host(request) or "-",
+            username=_log_username(request),
             method=request.method.decode("latin-1"),
             uri=redact_uri(request.uri).decode("latin-1"),
             protocol=request.clientproto.decode("latin-1"),
@@ -171,7 +187,7 @@ class KapacitorSite(server.Site):
             referer=(request.getHeader(b"Referer") or b"-").decode("latin-1"),
             user_agent=(request.getHeader(b"User-Agent") or b"-").decode("latin-1"),
             request_id=(request.responseHeaders.getRawHeaders(b"Request-Id") or [b""])[0].decode("latin-1"),
-            start=format_time(getattr(request, "_started_ns", time.time_ns())),
+            start=format_time(request._started_ns or time.time_ns()),
             duration=f"{duration * 1000:.3f}ms",
         )
 
@@ -214,8 +230,6 @@ class KapacitorSite(server.Site):
 
 
 def _log_username(request) -> str:
-    from kapacitord_tw.auth.credentials import parse_credentials
-
     try:
         parsed = parse_credentials(request)
     except Exception:

@@ -109,21 +109,66 @@ def _check_fields(fields, known) -> None:
             raise APIError(400, f"unsupported field {gocompat.go_quote(field)}")
 
 
+@attrs.frozen
+class _ListQuery:
+    """The query of ``GET /tasks`` and ``GET /templates``."""
+
+    pattern: str
+    fields: list
+    script_format: str
+    dot_view: str
+    offset: int
+    limit: int
+
+
+def _list_query(args: dict, default_fields, known_fields, with_dot_view: bool) -> _ListQuery:
+    """Read and check a listing's parameters, in Kapacitor's order (the first bad one answers)."""
+    pattern = _arg(args, "pattern")
+    fields = _fields(args, default_fields)
+    script_format = _script_format(args)
+    dot_view = _dot_view(args) if with_dot_view else "attributes"
+    offset = _int_arg(args, "offset", 0)
+    limit = _int_arg(args, "limit", DEFAULT_LIMIT)
+    _check_fields(fields, known_fields)
+    return _ListQuery(pattern, fields, script_format, dot_view, offset, limit)
+
+
+@defer.inlineCallbacks
+def _entries(objects, render):
+    """``render(object)`` for each, one at a time (big scripts compile in the worker pool)."""
+    entries = []
+    for obj in objects:
+        entry = yield render(obj).addErrback(_busy)
+        entries.append(entry)
+    return entries
+
+
 # ------------------------------------------------------------------- areas
+
+
+def _busy_error() -> APIError:
+    """The CPU worker pool's queue is full: the client should retry."""
+    return APIError(503, "TICKscript compilation is busy, retry later")
 
 
 def _script_errors(failure):
     """ScriptError → 400 with its message; a full worker queue → 503."""
     if failure.check(ScriptError):
         raise APIError(400, failure.value.message)
-    if failure.check(WorkersBusy):
-        raise APIError(503, "TICKscript compilation is busy, retry later")
-    return failure
+    return _busy(failure)
 
 
 def _busy(failure):
     failure.trap(WorkersBusy)
-    raise APIError(503, "TICKscript compilation is busy, retry later")
+    raise _busy_error()
+
+
+def _invalid_id(kind: str, object_id: str) -> APIError:
+    return APIError(
+        400,
+        f"{kind} ID must contain only letters, numbers, '-', '.' and '_'. "
+        + gocompat.go_quote(object_id),
+    )
 
 
 class _TaskArea(Area):
@@ -140,12 +185,18 @@ class _TaskArea(Area):
     def _now(self) -> int:
         return self._runner.now_ns()
 
-    def _object_id(self, request, base: str, kind: str) -> str:
-        path = decoded_path(request)
-        object_id = path[len(base) + 1:]
+    def _one(self, request, base: str, kind: str, body_fields: dict):
+        """``GET``/``PATCH``/``DELETE`` of ``<base>/<id>``; mutations take the lock."""
+        object_id = decoded_path(request)[len(base) + 1:]
         if not object_id:
             raise APIError(400, f"must specify {kind} id on path")
-        return object_id
+        method = request.method.decode("latin-1").upper()
+        if method == "GET":
+            return self._get(request, object_id)
+        if method == "PATCH":
+            body = _decode(request, body_fields)
+            return self._locked(self._update, request, object_id, body)
+        return self._locked(self._delete, request, object_id)
 
     def _locked(self, function, *args):
         return self._runner.lock.run(function, *args)
@@ -197,11 +248,7 @@ class TasksAPI(_TaskArea):
     def _create(self, request, body: dict):
         task_id = body.get("id", "") or str(uuid.uuid4())
         if not valid_task_id(task_id):
-            raise APIError(
-                400,
-                "task ID must contain only letters, numbers, '-', '.' and '_'. "
-                + gocompat.go_quote(task_id),
-            )
+            raise _invalid_id("task", task_id)
         if self._store.task_exists(task_id):
             raise APIError(400, f"task {task_id} already exists")
         template_id = body.get("template-id", "")
@@ -253,7 +300,8 @@ class TasksAPI(_TaskArea):
         self.log.info("task {task} defined", task=task_id)
         if task.enabled:
             yield self._start(task)
-        view = yield self._task_json(self._store.task(task_id) or task)
+        # ``task`` is what was stored: starting only clears an error, and it has none.
+        view = yield self._task_json(task)
         return json_response(request, view)
 
     @defer.inlineCallbacks
@@ -264,7 +312,7 @@ class TasksAPI(_TaskArea):
         except ScriptError as e:
             raise APIError(500, e.detail) from None
         except WorkersBusy:
-            raise APIError(503, "TICKscript compilation is busy, retry later") from None
+            raise _busy_error() from None
         except StoreError as e:
             raise APIError(500, str(e)) from None
 
@@ -273,14 +321,7 @@ class TasksAPI(_TaskArea):
     @app.route("/tasks/", methods=["GET", "PATCH", "DELETE"])
     @app.route("/tasks/<path:_rest>", methods=["GET", "PATCH", "DELETE"])
     def one_task(self, request, _rest=None):
-        method = request.method.decode("latin-1").upper()
-        task_id = self._object_id(request, TASKS_PATH, "task")
-        if method == "GET":
-            return self._get(request, task_id)
-        if method == "PATCH":
-            body = _decode(request, bodies.TASK_BODY)
-            return self._locked(self._update, request, task_id, body)
-        return self._locked(self._delete, request, task_id)
+        return self._one(request, TASKS_PATH, "task", bodies.TASK_BODY)
 
     @defer.inlineCallbacks
     def _get(self, request, task_id: str):
@@ -305,11 +346,7 @@ class TasksAPI(_TaskArea):
             raise APIError(404, "task does not exist, cannot update")
         new_id = body.get("id", "") or original.id
         if new_id != original.id and not valid_task_id(new_id):
-            raise APIError(
-                400,
-                "task ID must contain only letters, numbers, '-', '.' and '_'. "
-                + gocompat.go_quote(new_id),
-            )
+            raise _invalid_id("task", new_id)
         requested_template = body.get("template-id", "")
         explicit = body.get("dbrps") or []
         script = original.script
@@ -322,15 +359,15 @@ class TasksAPI(_TaskArea):
                     400, f"unknown template {requested_template}: err: no template exists"
                 )
             script = template.script
+            program = yield self._parse(script)
         else:
-            old_program = yield self._parse(original.script)
+            program = yield self._parse(original.script)
             if body.get("script"):
                 script = body["script"]
                 self._check_script(script)
-                new_program = yield self._parse(script)
-                if tick.dbrps(old_program) and not tick.dbrps(new_program) and not explicit:
+                old_program, program = program, (yield self._parse(script))
+                if tick.dbrps(old_program) and not tick.dbrps(program) and not explicit:
                     raise APIError(400, "must specify dbrp")
-        program = yield self._parse(script)
         implicit = [DBRP(db, rp) for db, rp in tick.dbrps(program)]
         if implicit and explicit:
             raise APIError(400, "cannot specify dbrp in implicitly and explicitly")
@@ -435,21 +472,10 @@ class TasksAPI(_TaskArea):
     @app.route("/tasks", methods=["GET"])
     @defer.inlineCallbacks
     def list_tasks(self, request):
-        args = query_args(request)
-        pattern = _arg(args, "pattern")
-        fields = _fields(args, views.TASK_FIELDS)
-        script_format = _script_format(args)
-        dot_view = _dot_view(args)
-        offset = _int_arg(args, "offset", 0)
-        limit = _int_arg(args, "limit", DEFAULT_LIMIT)
-        _check_fields(fields, views.TASK_FIELDS)
-        tasks = yield self._store.list_tasks(pattern, offset, limit)
-        entries = []
-        for task in tasks:
-            entry = yield views.task_entry(
-                task, fields, self._scripts, self._master, script_format, dot_view
-            ).addErrback(_busy)
-            entries.append(entry)
+        query = _list_query(query_args(request), views.TASK_FIELDS, views.TASK_FIELDS, True)
+        tasks = yield self._store.list_tasks(query.pattern, query.offset, query.limit)
+        entries = yield _entries(tasks, lambda task: views.task_entry(
+            task, query.fields, self._scripts, self._master, query.script_format, query.dot_view))
         return json_response(request, {"tasks": entries})
 
 
@@ -477,11 +503,7 @@ class TemplatesAPI(_TaskArea):
     def _create(self, request, body: dict):
         template_id = body.get("id", "") or str(uuid.uuid4())
         if not valid_template_id(template_id):
-            raise APIError(
-                400,
-                "template ID must contain only letters, numbers, '-', '.' and '_'. "
-                + gocompat.go_quote(template_id),
-            )
+            raise _invalid_id("template", template_id)
         if self._store.template(template_id) is not None:
             raise APIError(400, f"template {template_id} already exists")
         script = body.get("script", "")
@@ -510,14 +532,7 @@ class TemplatesAPI(_TaskArea):
     @app.route("/templates/", methods=["GET", "PATCH", "DELETE"])
     @app.route("/templates/<path:_rest>", methods=["GET", "PATCH", "DELETE"])
     def one_template(self, request, _rest=None):
-        method = request.method.decode("latin-1").upper()
-        template_id = self._object_id(request, TEMPLATES_PATH, "template")
-        if method == "GET":
-            return self._get(request, template_id)
-        if method == "PATCH":
-            body = _decode(request, bodies.TEMPLATE_BODY)
-            return self._locked(self._update, request, template_id, body)
-        return self._locked(self._delete, request, template_id)
+        return self._one(request, TEMPLATES_PATH, "template", bodies.TEMPLATE_BODY)
 
     @defer.inlineCallbacks
     def _get(self, request, template_id: str):
@@ -547,11 +562,7 @@ class TemplatesAPI(_TaskArea):
             raise APIError(404, "template does not exist, cannot update")
         new_id = body.get("id", "") or original.id
         if new_id != original.id and not valid_template_id(new_id):
-            raise APIError(
-                400,
-                "template ID must contain only letters, numbers, '-', '.' and '_'. "
-                + gocompat.go_quote(new_id),
-            )
+            raise _invalid_id("template", new_id)
         script = body.get("script", "") or original.script
         self._check_script(script)
         try:
@@ -562,7 +573,7 @@ class TemplatesAPI(_TaskArea):
                 message = "invalid TICKscript: " + message
             raise APIError(400, message) from None
         except WorkersBusy:
-            raise APIError(503, "TICKscript compilation is busy, retry later") from None
+            raise _busy_error() from None
         live_tasks = [t for t in original.tasks if self._store.task_exists(t)]
         updated = Template(
             id=new_id,
@@ -619,18 +630,10 @@ class TemplatesAPI(_TaskArea):
     @app.route("/templates", methods=["GET"])
     @defer.inlineCallbacks
     def list_templates(self, request):
-        args = query_args(request)
-        pattern = _arg(args, "pattern")
-        fields = _fields(args, views.TEMPLATE_FIELDS)
-        script_format = _script_format(args)
-        offset = _int_arg(args, "offset", 0)
-        limit = _int_arg(args, "limit", DEFAULT_LIMIT)
-        _check_fields(fields, views.TEMPLATE_LIST_FIELDS)
-        templates = yield self._store.list_templates(pattern, offset, limit)
-        entries = []
-        for template in templates:
-            entry = yield views.template_entry(
-                template, fields, self._scripts, script_format
-            ).addErrback(_busy)
-            entries.append(entry)
+        query = _list_query(
+            query_args(request), views.TEMPLATE_FIELDS, views.TEMPLATE_LIST_FIELDS, False
+        )
+        templates = yield self._store.list_templates(query.pattern, query.offset, query.limit)
+        entries = yield _entries(templates, lambda template: views.template_entry(
+            template, query.fields, self._scripts, query.script_format))
         return json_response(request, {"templates": entries})

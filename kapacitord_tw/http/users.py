@@ -59,11 +59,15 @@ def user_link(name: str) -> dict:
     return {"rel": "self", "href": gocompat.path_join(BASE, "/users", name)}
 
 
+def user_type(user: User) -> str:
+    return "admin" if user.admin else "normal"
+
+
 def user_json(user: User) -> dict:
     return {
         "link": user_link(user.name),
         "name": user.name,
-        "type": "admin" if user.admin else "normal",
+        "type": user_type(user),
         "permissions": user.permissions(),
     }
 
@@ -148,8 +152,7 @@ class UsersAPI(Area):
 
         def busy(failure):
             failure.trap(WorkersBusy)
-            request_busy = APIError(503, "password hashing is busy, retry later")
-            raise request_busy
+            raise APIError(503, "password hashing is busy, retry later")
 
         return d.addErrback(busy)
 
@@ -195,7 +198,7 @@ class UsersAPI(Area):
         created = yield self._userdb.create(user)
         if not created:
             raise APIError(409, f"user {name} already exists")
-        self.log.info("user {name} created type={type}", name=name, type=user_json(user)["type"])
+        self.log.info("user {name} created type={type}", name=name, type=user_type(user))
         return json_response(request, user_json(user))
 
     @app.route("/users/", methods=["GET", "PATCH", "DELETE"])

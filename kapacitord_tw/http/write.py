@@ -32,7 +32,7 @@ from kapacitord_tw.ingest.lineprotocol import FieldDecodeError, LineProtocolErro
 INLINE_PARSE_LIMIT = 64 * 1024
 
 
-def PlainError(code: int, message: bytes) -> APIError:
+def plain_error(code: int, message: bytes) -> APIError:
     """A /write failure: status and plain-text message."""
     return APIError(code, message.decode("utf-8", "surrogateescape"), plain=True)
 
@@ -51,11 +51,11 @@ GZIP_MAGIC = b"\x1f\x8b\x08"
 def check_gzip_header(member: bytes) -> None:
     """Go's errors for a member without a 10-byte gzip header (not zlib's)."""
     if not member:
-        raise PlainError(400, b"EOF")
+        raise plain_error(400, b"EOF")
     if len(member) < 10:
-        raise PlainError(400, b"unexpected EOF")
+        raise plain_error(400, b"unexpected EOF")
     if not member.startswith(GZIP_MAGIC):
-        raise PlainError(400, b"gzip: invalid header")
+        raise plain_error(400, b"gzip: invalid header")
 
 
 def gunzip(body: bytes, limit: int) -> bytes:
@@ -68,11 +68,11 @@ def gunzip(body: bytes, limit: int) -> bytes:
         try:
             out += inflater.decompress(rest, limit + 1 - len(out))
         except zlib.error as e:
-            raise PlainError(400, f"gzip: invalid data: {e}".encode()) from None
+            raise plain_error(400, f"gzip: invalid data: {e}".encode()) from None
         if len(out) > limit:
-            raise PlainError(413, f"request body too large: the limit is {limit} bytes".encode())
+            raise plain_error(413, f"request body too large: the limit is {limit} bytes".encode())
         if not inflater.eof:
-            raise PlainError(400, b"unexpected EOF")
+            raise plain_error(400, b"unexpected EOF")
         rest = inflater.unused_data
         if not rest:
             return out
@@ -123,19 +123,19 @@ class WriteAPI(Area):
         if isinstance(points, APIError):
             raise points
         if not database:
-            raise PlainError(400, b"database is required")
+            raise plain_error(400, b"database is required")
         user = request_user(request)
         if not may_write(user, database):
             message = (
                 f"{gocompat.go_quote(user.name)} user is not authorized to write to database "
                 f"{gocompat.go_quote(database)}"
             )
-            raise PlainError(401, message.encode("utf-8", "surrogateescape"))
+            raise plain_error(401, message.encode("utf-8", "surrogateescape"))
         if isinstance(points, FieldDecodeError):
             # The original publishes the points before the bad one and answers
             # 500; bad input is the client's fault, so refuse the whole body.
             self._stats.incr("points_written_fail", len(points.points_before) + 1)
-            raise PlainError(400, str(points).encode("utf-8", "surrogateescape"))
+            raise plain_error(400, str(points).encode("utf-8", "surrogateescape"))
         self._bus.publish(points)
         self._stats.incr("points_written_ok", len(points))
         request.setResponseCode(204)
@@ -146,7 +146,7 @@ class WriteAPI(Area):
             try:
                 return parse_points(body, precision, self._now_ns(), database, rp)
             except LineProtocolError as e:
-                return PlainError(400, e.raw)
+                return plain_error(400, e.raw)
             except FieldDecodeError as e:
                 return e
 

@@ -430,6 +430,25 @@ def _skip_whitespace(s: str, i: int, n: int) -> int:
     return i
 
 
+def _scan_unescaped(s: str, i: int, stop: str, bad: str, bad_error: str, end_error: str) -> int:
+    """The index of the first unescaped character of ``stop`` after ``i``.
+
+    An unescaped character of ``bad`` first raises ``bad_error``; running out
+    of line raises ``end_error`` (InfluxDB's scanner reports which part is
+    missing, so the messages differ between a tag's key and its value).
+    """
+    n = len(s)
+    while True:
+        i += 1
+        if i >= n:
+            raise _LineError(end_error)
+        if s[i - 1] != "\\":
+            if s[i] in bad:
+                raise _LineError(bad_error)
+            if s[i] in stop:
+                return i
+
+
 def _scan_key(s: str, n: int):
     """Measurement and tags: (end of measurement, unescaped tags, index of the space after the key)."""
     # The caller stripped leading whitespace, so the key starts at 0.
@@ -456,30 +475,12 @@ def _scan_key(s: str, n: int):
             key_start = i
             if i >= n or s[i] in " ,=":
                 raise _LineError("missing tag key")
-            while True:
-                i += 1
-                if i >= n:
-                    raise _LineError("missing tag value")
-                if s[i - 1] != "\\":
-                    c = s[i]
-                    if c == " " or c == ",":
-                        raise _LineError("missing tag value")
-                    if c == "=":
-                        break
+            i = _scan_unescaped(s, i, "=", " ,", "missing tag value", "missing tag value")
             key_end = i
             i += 1
             if i >= n or s[i] == "," or s[i] == " ":
                 raise _LineError("missing tag value")
-            while True:
-                i += 1
-                if i >= n:
-                    raise _LineError("missing fields")
-                if s[i - 1] != "\\":
-                    c = s[i]
-                    if c == "=":
-                        raise _LineError("invalid tag format")
-                    if c == "," or c == " ":
-                        break
+            i = _scan_unescaped(s, i, ", ", "=", "invalid tag format", "missing fields")
             raw_tags.append((s[key_start:key_end], s[key_end + 1:i]))
             if s[i] == " ":
                 break

@@ -143,19 +143,23 @@ class PointBus:
 
     def subscribe(self, callback: Callable[[tuple[Point, ...]], object]) -> Callable[[], None]:
         token = object()
-        self._subscribers.append((token, callback))
+        # The list is rebuilt, never changed in place, so a publish in progress
+        # keeps the snapshot it started with without copying it.
+        self._subscribers = [*self._subscribers, (token, callback)]
 
         def unsubscribe() -> None:
-            # Rebuild rather than mutate so a publish in progress keeps its snapshot.
             self._subscribers = [s for s in self._subscribers if s[0] is not token]
 
         return unsubscribe
 
     def publish(self, points: Sequence[Point]) -> None:
+        subscribers = self._subscribers
+        if not subscribers:  # no task reads points: nothing to do
+            return
         batch = tuple(points)
         if not batch:
             return
-        for _token, callback in tuple(self._subscribers):
+        for _token, callback in subscribers:
             try:
                 callback(batch)
             except Exception:

@@ -41,6 +41,7 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
+from ..gocompat import path_match
 from . import files, records
 from .errors import StoreClosed, StoreCorrupted, StoreError, StoreLocked, StoreWriteError
 from .interface import IStore
@@ -86,8 +87,6 @@ def _matcher(pattern):
     if pattern is None or callable(pattern):
         return pattern
     if isinstance(pattern, str):
-        from ..gocompat import path_match  # Go semantics, shared with the HTTP layer
-
         return lambda key: path_match(pattern, key)
     raise TypeError("pattern must be None, a str or a callable")
 

@@ -4,14 +4,17 @@ The task master: one :class:`ExecutingTask` per enabled task.
 An executing task holds its compiled pipeline and the runtime counters
 Kapacitor reports (``GET /tasks/<id>`` ``stats`` and the executing DOT).
 No node processes data yet; the instance is shaped for an engine to be
-plugged in: it subscribes to the point bus while it runs and counts the
-points of its dbrps into the source node (``collected``/``emitted``) and the
-source's out-edges, and the throughput is sampled once a second from the
-source's count, as Kapacitor does.
+plugged in: a stream task counts the points written to its dbrps into the
+source node (``collected``/``emitted``) and the source's out-edges, and its
+throughput is sampled once a second from the source's count, as Kapacitor
+does.  The master holds the one bus subscription and the one timer for all
+its tasks, and only while at least one is executing: each batch is counted
+by dbrp once, not once per task, and an idle daemon does no work at all.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Dict, Iterable, Optional, Tuple
 
 from twisted.internet.task import LoopingCall
@@ -20,73 +23,54 @@ from twisted.logger import Logger
 from kapacitord_tw import tick
 from kapacitord_tw.tick import default_node_stats
 
-class ExecutingTask:
-    """A running instance of a compiled task."""
+#: Seconds between throughput samples (Kapacitor's one-second ticker).
+SAMPLE_INTERVAL = 1.0
 
-    def __init__(self, task_id: str, compiled, dbrps: Iterable[Tuple[str, str]], reactor=None):
+
+class ExecutingTask:
+    """A running instance of a compiled task; ``started_at`` (reactor seconds)
+    is where its first throughput sample starts counting."""
+
+    def __init__(self, task_id: str, compiled, dbrps: Iterable[Tuple[str, str]],
+                 started_at: Optional[float] = None):
         self.id = task_id
         self.compiled = compiled
         self.type = compiled.type
         self.dbrps = frozenset(dbrps)
-        self._reactor = reactor
         nodes = compiled.pipeline.nodes
-        self._stats: Dict[str, Dict[str, int]] = {n.name: self._initial_stats(n) for n in nodes}
+        # Kapacitor's per-node stat map at zero: avg_exec_time_ns, errors,
+        # working_cardinality and the node's own counters (alerts_triggered ...).
+        self._stats: Dict[str, Dict[str, int]] = {
+            n.name: dict(default_node_stats(n.type_name)) for n in nodes
+        }
         self._collected: Dict[str, int] = {n.name: 0 for n in nodes}
         self._emitted: Dict[str, int] = {n.name: 0 for n in nodes}
         self._edges: Dict[Tuple[str, str], int] = {
             (n.name, child): 0 for n in nodes for child in n.children
         }
         self._source = compiled.pipeline.sources[0] if compiled.pipeline.sources else None
+        self._source_edges = tuple(edge for edge in self._edges if edge[0] == self._source)
         self.throughput = 0.0
         self._sampled = 0
-        self._sampled_at: Optional[float] = None
-        self._sampler: Optional[LoopingCall] = None
-        self._unsubscribe = None
-
-    @staticmethod
-    def _initial_stats(node) -> Dict[str, int]:
-        """Kapacitor's per-node stat map at zero: ``avg_exec_time_ns``, ``errors``,
-        ``working_cardinality`` and the node's own counters (``alerts_triggered`` …)."""
-        return dict(default_node_stats(node.type_name))
-
-    # ---------------------------------------------------------- lifecycle
-
-    def start(self, bus=None) -> None:
-        if bus is not None and self.type == "stream":
-            self._unsubscribe = bus.subscribe(self.receive)
-        if self._reactor is not None:
-            self._sampled_at = self._reactor.seconds()
-            self._sampler = LoopingCall(self._sample)
-            self._sampler.clock = self._reactor
-            self._sampler.start(1.0, now=False)
-
-    def stop(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-        if self._sampler is not None and self._sampler.running:
-            self._sampler.stop()
-        self._sampler = None
+        self._sampled_at = started_at
 
     # -------------------------------------------------------------- data
 
-    def receive(self, points) -> None:
-        """Bus callback: count the points written to one of our dbrps."""
-        if self._source is None:
+    def collect(self, per_dbrp: Dict[Tuple[str, str], int]) -> None:
+        """Count a batch's points (given by dbrp) written to one of our dbrps."""
+        if self._source is None or self.type != "stream":
             return
-        count = sum(1 for p in points if (p.database, p.retention_policy) in self.dbrps)
+        count = sum(per_dbrp.get(dbrp, 0) for dbrp in self.dbrps)
         if not count:
             return
-        source = self._source
-        self._collected[source] += count
-        self._emitted[source] += count
-        for edge in self._edges:
-            if edge[0] == source:
-                self._edges[edge] += count
+        self._collected[self._source] += count
+        self._emitted[self._source] += count
+        for edge in self._source_edges:
+            self._edges[edge] += count
 
-    def _sample(self) -> None:
-        now = self._reactor.seconds()
-        current = self._collected.get(self._source, 0) if self._source else 0
+    def sample(self, now: float) -> None:
+        """Points per second at the source since the previous sample."""
+        current = self._collected[self._source] if self._source else 0
         elapsed = now - self._sampled_at if self._sampled_at is not None else 0
         if elapsed > 0:
             self.throughput = (current - self._sampled) / elapsed
@@ -117,7 +101,10 @@ class ExecutingTask:
 
 
 class TaskMaster:
-    """Executing tasks by id; ``bus`` (optional) is the point bus they read."""
+    """Executing tasks by id; ``bus`` (optional) is the point bus they read.
+
+    Without a ``reactor`` nothing is sampled (throughput stays 0).
+    """
 
     log = Logger()
 
@@ -125,12 +112,16 @@ class TaskMaster:
         self._reactor = reactor
         self._bus = bus
         self._executing: Dict[str, ExecutingTask] = {}
+        self._sampler: Optional[LoopingCall] = None
+        self._unsubscribe = None
 
     def start_task(self, task_id: str, compiled, dbrps) -> ExecutingTask:
         """Start (or restart) ``task_id`` with ``compiled``."""
         self.stop_task(task_id)
-        executing = ExecutingTask(task_id, compiled, dbrps, self._reactor)
-        executing.start(self._bus)
+        started_at = None if self._reactor is None else self._reactor.seconds()
+        executing = ExecutingTask(task_id, compiled, dbrps, started_at)
+        if not self._executing:
+            self._wake()
         self._executing[task_id] = executing
         self.log.info("started task {task}", task=task_id)
         return executing
@@ -139,7 +130,8 @@ class TaskMaster:
         executing = self._executing.pop(task_id, None)
         if executing is None:
             return False
-        executing.stop()
+        if not self._executing:
+            self._idle()
         self.log.info("stopped task {task}", task=task_id)
         return True
 
@@ -155,3 +147,33 @@ class TaskMaster:
 
     def executing_ids(self):
         return sorted(self._executing)
+
+    # ------------------------------------------- points and sampling
+
+    def _wake(self) -> None:
+        """The first task starts: read the bus and sample throughput."""
+        if self._bus is not None:
+            self._unsubscribe = self._bus.subscribe(self._receive)
+        if self._reactor is not None:
+            self._sampler = LoopingCall(self._sample)
+            self._sampler.clock = self._reactor
+            self._sampler.start(SAMPLE_INTERVAL, now=False)
+
+    def _idle(self) -> None:
+        """The last task stopped: stop reading and sampling."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._sampler is not None and self._sampler.running:
+            self._sampler.stop()
+        self._sampler = None
+
+    def _receive(self, points) -> None:
+        per_dbrp = Counter((p.database, p.retention_policy) for p in points)
+        for executing in self._executing.values():
+            executing.collect(per_dbrp)
+
+    def _sample(self) -> None:
+        now = self._reactor.seconds()
+        for executing in self._executing.values():
+            executing.sample(now)

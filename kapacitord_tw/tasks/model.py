@@ -46,17 +46,53 @@ class DBRP:
 
 
 def _dbrps(items) -> Tuple[DBRP, ...]:
-    return tuple(DBRP(str(item.get("db", "")), str(item.get("rp", ""))) for item in items or ())
+    """DBRPs from their journal form (``{"db", "rp"}`` objects) or as they are."""
+    return tuple(
+        item if isinstance(item, DBRP) else DBRP(str(item.get("db", "")), str(item.get("rp", "")))
+        for item in items or ()
+    )
 
 
-@attrs.frozen
-class Task:
+def _record_key(name: str) -> str:
+    """The journal (and API) spelling of an attribute: ``template_id`` -> ``template-id``."""
+    return name.replace("_", "-")
+
+
+def _record_value(value):
+    if isinstance(value, tuple):
+        return [item.to_json() if isinstance(item, DBRP) else item for item in value]
+    return value
+
+
+class _Record:
+    """The journal form of a record class: one JSON key per attribute, in
+    attribute order; a key missing from an older record takes the default."""
+
+    def to_record(self) -> dict:
+        return {
+            _record_key(field.name): _record_value(getattr(self, field.name))
+            for field in attrs.fields(type(self))
+        }
+
+    @classmethod
+    def from_record(cls, record: dict):
+        return cls(**{
+            field.name: record[_record_key(field.name)]
+            for field in attrs.fields(cls)
+            if _record_key(field.name) in record
+        })
+
+
+@attrs.frozen(kw_only=True)
+class Task(_Record):
+    """A stored task; ``template_id`` is set when it was created from a template."""
+
     id: str
-    script: str
-    type: str = "stream"
     template_id: str = ""
-    dbrps: Tuple[DBRP, ...] = attrs.field(default=(), converter=tuple)
-    vars: Dict[str, dict] = attrs.field(factory=dict)
+    type: str = "stream"
+    dbrps: Tuple[DBRP, ...] = attrs.field(default=(), converter=_dbrps)
+    script: str = ""
+    vars: Dict[str, dict] = attrs.field(factory=dict, converter=lambda v: dict(v or {}))
     status: str = DISABLED
     error: str = ""
     created: Optional[int] = None
@@ -67,40 +103,9 @@ class Task:
     def enabled(self) -> bool:
         return self.status == ENABLED
 
-    def to_record(self) -> dict:
-        return {
-            "id": self.id,
-            "template-id": self.template_id,
-            "type": self.type,
-            "dbrps": [d.to_json() for d in self.dbrps],
-            "script": self.script,
-            "vars": self.vars,
-            "status": self.status,
-            "error": self.error,
-            "created": self.created,
-            "modified": self.modified,
-            "last-enabled": self.last_enabled,
-        }
 
-    @classmethod
-    def from_record(cls, record: dict) -> "Task":
-        return cls(
-            id=record["id"],
-            script=record.get("script", ""),
-            type=record.get("type", "stream"),
-            template_id=record.get("template-id", ""),
-            dbrps=_dbrps(record.get("dbrps")),
-            vars=dict(record.get("vars") or {}),
-            status=record.get("status", DISABLED),
-            error=record.get("error", ""),
-            created=record.get("created"),
-            modified=record.get("modified"),
-            last_enabled=record.get("last-enabled"),
-        )
-
-
-@attrs.frozen
-class Template:
+@attrs.frozen(kw_only=True)
+class Template(_Record):
     """A template; ``tasks`` are the ids of the tasks created from it.
 
     Keeping the association inside the template record means deleting the
@@ -108,32 +113,11 @@ class Template:
     """
 
     id: str
-    script: str
     type: str = "stream"
+    script: str = ""
     error: str = ""
     created: Optional[int] = None
     modified: Optional[int] = None
-    tasks: Tuple[str, ...] = attrs.field(default=(), converter=lambda ids: tuple(sorted(set(ids))))
-
-    def to_record(self) -> dict:
-        return {
-            "id": self.id,
-            "type": self.type,
-            "script": self.script,
-            "error": self.error,
-            "created": self.created,
-            "modified": self.modified,
-            "tasks": list(self.tasks),
-        }
-
-    @classmethod
-    def from_record(cls, record: dict) -> "Template":
-        return cls(
-            id=record["id"],
-            script=record.get("script", ""),
-            type=record.get("type", "stream"),
-            error=record.get("error", ""),
-            created=record.get("created"),
-            modified=record.get("modified"),
-            tasks=record.get("tasks") or (),
-        )
+    tasks: Tuple[str, ...] = attrs.field(
+        default=(), converter=lambda ids: tuple(sorted(set(ids or ())))
+    )

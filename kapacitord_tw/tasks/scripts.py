@@ -82,9 +82,7 @@ def _format(script: str) -> str:
         return script
 
 
-def _compile(script: str, api_vars: Optional[dict], template: bool):
-    if template:
-        return tick.compile_template(script)
+def _compile_task(script: str, api_vars: Optional[dict]):
     return tick.compile_task(script, vars=tick.vars_from_api(api_vars or {}))
 
 
@@ -112,10 +110,11 @@ class Scripts:
     def compile_task(self, script: str, api_vars: Optional[dict] = None):
         """Deferred ``CompiledTask``; errback :class:`ScriptError`."""
         key = ("task", script, json.dumps(api_vars or {}, sort_keys=True))
-        return self._run(key, script, _compile, script, api_vars, False)
+        return self._run(key, script, _compile_task, script, api_vars)
 
     def compile_template(self, script: str):
-        return self._run(("template", script), script, _compile, script, None, True)
+        """Deferred ``CompiledTask`` whose vars may lack values; errback :class:`ScriptError`."""
+        return self._run(("template", script), script, tick.compile_template, script)
 
     # ------------------------------------------------------------ internals
 

@@ -25,8 +25,7 @@ class TaskStore:
     # -------------------------------------------------------------- tasks
 
     def task(self, task_id: str) -> Optional[Task]:
-        record = self.store.get_now(TASKS, task_id)
-        return None if record is None else Task.from_record(record)
+        return self._get(TASKS, Task, task_id)
 
     def task_exists(self, task_id: str) -> bool:
         return self.store.get_now(TASKS, task_id) is not None
@@ -37,10 +36,8 @@ class TaskStore:
     def list_tasks(self, pattern: str, offset: int, limit: int):
         """Deferred ``[Task]``; a negative limit means all (pattern and offset ignored)."""
         if limit < 0:
-            d = self.store.list(TASKS)
-        else:
-            d = self.store.list(TASKS, pattern or None, offset, limit)
-        return d.addCallback(lambda rows: [Task.from_record(v) for _k, v in rows])
+            return self._list(TASKS, Task)
+        return self._list(TASKS, Task, pattern or None, offset, limit)
 
     def create_task(self, task: Task):
         """Deferred ``True`` if stored, ``False`` if the id is taken."""
@@ -67,15 +64,13 @@ class TaskStore:
     # ---------------------------------------------------------- templates
 
     def template(self, template_id: str) -> Optional[Template]:
-        record = self.store.get_now(TEMPLATES, template_id)
-        return None if record is None else Template.from_record(record)
+        return self._get(TEMPLATES, Template, template_id)
 
     def list_templates(self, pattern: str, offset: int, limit: int):
         """Deferred ``[Template]``; a negative limit yields nothing (as Kapacitor's)."""
         if limit < 0:
             return succeed([])
-        d = self.store.list(TEMPLATES, pattern or None, offset, limit)
-        return d.addCallback(lambda rows: [Template.from_record(v) for _k, v in rows])
+        return self._list(TEMPLATES, Template, pattern or None, offset, limit)
 
     def create_template(self, template: Template):
         return self.store.create(TEMPLATES, template.id, template.to_record())
@@ -98,3 +93,14 @@ class TaskStore:
             return value
 
         return self.store.update(TEMPLATES, template_id, apply)
+
+    # ------------------------------------------------------------ records
+
+    def _get(self, namespace: str, record_class, key: str):
+        record = self.store.get_now(namespace, key)
+        return None if record is None else record_class.from_record(record)
+
+    def _list(self, namespace: str, record_class, *query):
+        """Deferred list of ``record_class``; ``query`` is the store's (pattern, offset, limit)."""
+        d = self.store.list(namespace, *query)
+        return d.addCallback(lambda rows: [record_class.from_record(v) for _k, v in rows])

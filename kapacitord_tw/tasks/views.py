@@ -16,12 +16,22 @@ from kapacitord_tw.http.routing import BASE
 from kapacitord_tw.tasks.model import Task, Template
 from kapacitord_tw.tasks.scripts import ScriptError
 
+# What ``GET /tasks?fields=`` may ask for, and what it shows when none is asked.
 TASK_FIELDS = (
     "link", "id", "type", "dbrps", "script", "dot", "status", "executing", "error",
     "stats", "created", "modified", "last-enabled", "vars", "template-id",
 )
 TEMPLATE_FIELDS = ("link", "id", "type", "script", "dot", "error", "created", "modified")
+# A template list shows no vars unless asked for them, as Kapacitor's.
 TEMPLATE_LIST_FIELDS = TEMPLATE_FIELDS + ("vars",)
+# Go's struct field order, which single objects keep.
+_TASK_JSON_ORDER = (
+    "link", "id", "template-id", "type", "dbrps", "script", "vars", "dot", "status",
+    "executing", "error", "stats", "created", "modified", "last-enabled",
+)
+_TEMPLATE_JSON_ORDER = (
+    "link", "id", "type", "script", "vars", "dot", "error", "created", "modified",
+)
 
 
 def link(kind: str, object_id: str) -> dict:
@@ -43,6 +53,31 @@ def _time(ns):
     return gocompat.format_time(ns)
 
 
+#: Task fields that come straight from the stored record.
+_TASK_ATTRS = {
+    "link": lambda task: link("tasks", task.id),
+    "id": lambda task: task.id,
+    "template-id": lambda task: task.template_id,
+    "type": lambda task: task.type,
+    "dbrps": lambda task: [d.to_json() for d in task.dbrps],
+    "vars": lambda task: vars_json(task.vars),
+    "status": lambda task: task.status,
+    "created": lambda task: _time(task.created),
+    "modified": lambda task: _time(task.modified),
+    "last-enabled": lambda task: _time(task.last_enabled),
+}
+
+#: Template fields that come straight from the stored record.
+_TEMPLATE_ATTRS = {
+    "link": lambda template: link("templates", template.id),
+    "id": lambda template: template.id,
+    "type": lambda template: template.type,
+    "error": lambda template: template.error,
+    "created": lambda template: _time(template.created),
+    "modified": lambda template: _time(template.modified),
+}
+
+
 @defer.inlineCallbacks
 def _script(scripts, script: str, script_format: str):
     if script_format == "raw":
@@ -61,9 +96,17 @@ def _compiled(scripts, task: Task):
     return compiled, None
 
 
+def _template_vars(compiled) -> dict:
+    return {name: compiled.vars[name] for name in sorted(compiled.vars)}
+
+
 @defer.inlineCallbacks
 def task_json(task: Task, scripts, master, script_format="formatted", dot_view="attributes"):
-    """The task object of ``GET /tasks/<id>`` and of create/update answers."""
+    """The task object of ``GET /tasks/<id>`` and of create/update answers.
+
+    Unlike a list entry it shows a script that no longer compiles: its error
+    replaces the stored one and the DOT is empty.
+    """
     script = yield _script(scripts, task.script, script_format)
     executing = master.executing(task.id)
     compiled, compile_error = yield _compiled(scripts, task)
@@ -75,39 +118,25 @@ def task_json(task: Task, scripts, master, script_format="formatted", dot_view="
         stats = executing.execution_stats()
     else:
         dot = compiled.dot(task.id)
-    return {
-        "link": link("tasks", task.id),
-        "id": task.id,
-        "template-id": task.template_id,
-        "type": task.type,
-        "dbrps": [d.to_json() for d in task.dbrps],
-        "script": script,
-        "vars": vars_json(task.vars),
-        "dot": dot,
-        "status": task.status,
-        "executing": executing is not None,
-        "error": error,
-        "stats": stats,
-        "created": _time(task.created),
-        "modified": _time(task.modified),
-        "last-enabled": _time(task.last_enabled),
-    }
+    view = {name: value(task) for name, value in _TASK_ATTRS.items()}
+    view.update(script=script, dot=dot, executing=executing is not None, error=error, stats=stats)
+    return {key: view[key] for key in _TASK_JSON_ORDER}
 
 
 @defer.inlineCallbacks
 def task_entry(task: Task, fields: Iterable[str], scripts, master, script_format, dot_view):
-    """One ``GET /tasks`` entry with the requested (known) fields."""
+    """One ``GET /tasks`` entry with the requested (known) fields.
+
+    Only what is asked for is computed: the script is formatted, and compiled
+    for its DOT, only when those fields are requested.
+    """
     executing = master.executing(task.id)
     entry = {}
     for field in set(fields):
-        if field == "id":
-            value = task.id
-        elif field == "link":
-            value = link("tasks", task.id)
-        elif field == "type":
-            value = task.type
-        elif field == "dbrps":
-            value = [d.to_json() for d in task.dbrps]
+        if field in _TASK_ATTRS:
+            if field == "template-id" and not task.template_id:
+                continue
+            value = _TASK_ATTRS[field](task)
         elif field == "script":
             value = yield _script(scripts, task.script, script_format)
         elif field == "executing":
@@ -122,20 +151,6 @@ def task_entry(task: Task, fields: Iterable[str], scripts, master, script_format
             value = None if executing is None else executing.execution_stats()
         elif field == "error":
             value = task.error
-        elif field == "status":
-            value = task.status
-        elif field == "created":
-            value = _time(task.created)
-        elif field == "modified":
-            value = _time(task.modified)
-        elif field == "last-enabled":
-            value = _time(task.last_enabled)
-        elif field == "template-id":
-            if not task.template_id:
-                continue
-            value = task.template_id
-        elif field == "vars":
-            value = vars_json(task.vars)
         else:
             raise ValueError(field)
         entry[field] = value
@@ -153,18 +168,10 @@ def template_json(template: Template, scripts, script_format="formatted"):
         error = e.detail
     else:
         dot = compiled.dot(template.id)
-        variables = {name: compiled.vars[name] for name in sorted(compiled.vars)}
-    return {
-        "link": link("templates", template.id),
-        "id": template.id,
-        "type": template.type,
-        "script": script,
-        "vars": variables,
-        "dot": dot,
-        "error": error,
-        "created": _time(template.created),
-        "modified": _time(template.modified),
-    }
+        variables = _template_vars(compiled)
+    view = {name: value(template) for name, value in _TEMPLATE_ATTRS.items()}
+    view.update(script=script, vars=variables, dot=dot, error=error)
+    return {key: view[key] for key in _TEMPLATE_JSON_ORDER}
 
 
 @defer.inlineCallbacks
@@ -176,24 +183,14 @@ def template_entry(template: Template, fields: Iterable[str], scripts, script_fo
         return {}
     entry = {}
     for field in set(fields):
-        if field == "id":
-            value = template.id
-        elif field == "link":
-            value = link("templates", template.id)
-        elif field == "type":
-            value = template.type
+        if field in _TEMPLATE_ATTRS:
+            value = _TEMPLATE_ATTRS[field](template)
         elif field == "script":
             value = yield _script(scripts, template.script, script_format)
         elif field == "dot":
             value = compiled.dot(template.id)
         elif field == "vars":
-            value = {name: compiled.vars[name] for name in sorted(compiled.vars)}
-        elif field == "error":
-            value = template.error
-        elif field == "created":
-            value = _time(template.created)
-        elif field == "modified":
-            value = _time(template.modified)
+            value = _template_vars(compiled)
         else:
             raise ValueError(field)
         entry[field] = value

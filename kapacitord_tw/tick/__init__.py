@@ -13,6 +13,11 @@ Public API (everything the task/template HTTP API needs)::
     vars_from_api(mapping)    # ... and VarScriptError (bad lambda/regex)
     vars_to_api(tick_vars)
 
+    Expression(lambda_or_binary_node).eval(MapScope({"value": 1.5}))
+        # Kapacitor's lambda engine (functions, operators, error texts);
+        # ExprError on failure.  Each Expression keeps its own state for
+        # count()/sigma()/spread().
+
 ``str()`` of every :class:`TickError` is the text Kapacitor puts after
 ``invalid TICKscript: `` -- except :class:`InvalidTaskType`, whose text is
 the API's whole message ``invalid task type: invalid``.
@@ -25,6 +30,7 @@ from kapacitord_tw.tick.errors import (
     TickError, TickEvalError, TickSyntaxError, TickValidationError,
     TickVarError)
 from kapacitord_tw.tick.evaluator import DeadmanConfig, TickVar, UDFInfo
+from kapacitord_tw.tick.expr import EMPTY_SCOPE, Expression, ExprError, MapScope
 from kapacitord_tw.tick.formatter import format_program
 from kapacitord_tw.tick.parser import parse, parse_lambda
 from kapacitord_tw.tick.pipeline import Pipeline, PipelineNode, default_node_stats
@@ -39,7 +45,8 @@ def format_script(script):
 
 
 __all__ = [
-    "CompiledTask", "DeadmanConfig", "default_node_stats", "InvalidTaskType", "Pipeline",
+    "CompiledTask", "DeadmanConfig", "EMPTY_SCOPE", "Expression",
+    "ExprError", "MapScope", "default_node_stats", "InvalidTaskType", "Pipeline",
     "PipelineNode", "RuntimeStats", "TickError", "TickEvalError",
     "TickSyntaxError", "TickValidationError", "TickVar", "TickVarError",
     "UDFInfo", "VarDecodeError", "VarScriptError", "check_api_vars",

@@ -89,7 +89,7 @@ def format_duration(ns):
                          (SECOND, "s"), (MILLISECOND, "ms"),
                          (MICROSECOND, "u")):
         if _go_mod(ns, size) == 0:
-            return "%d%s" % (int(ns / size), suffix)
+            return "%d%s" % (ns // size, suffix)  # exact: no rounding
     return "%dns" % ns
 
 

@@ -12,6 +12,7 @@ import attr
 from kapacitord_tw.tick import catalog
 from kapacitord_tw.tick import syntax as ast
 from kapacitord_tw.tick.constfold import fold
+from kapacitord_tw.tick.gonum import format_float_v
 from kapacitord_tw.tick.describer import (
     InvalidReference, capitalize_first, describe)
 from kapacitord_tw.tick.durations import Duration, go_duration_string
@@ -460,7 +461,9 @@ def _go_v(value):
         return value
     if isinstance(value, Duration):
         return go_duration_string(value.nanoseconds)
-    if isinstance(value, (int, float)):
+    if isinstance(value, float):
+        return format_float_v(value)
+    if isinstance(value, int):
         return str(value)
     if isinstance(value, ast.ReferenceNode):
         return "ReferenceNode@%dl%dc%d{%s}<nil>" % (

@@ -5,6 +5,7 @@ durations, regexes, pipeline objects and the odd Go-only values get small
 wrapper classes so error messages can name the Go type Kapacitor names.
 """
 
+import datetime
 import re
 
 import attr
@@ -58,6 +59,16 @@ class GoObject:
     handler = attr.ib(default=None)
 
 
+class Missing:
+    """Kapacitor's ``*ast.Missing``: a field or tag absent from a point."""
+
+    def __repr__(self):
+        return "MISSING"
+
+
+MISSING = Missing()
+
+
 class UnboundFunc:
     """A function call waiting for its receiver (Kapacitor's unboundFunc)."""
 
@@ -75,6 +86,8 @@ T_DURATION = "duration"
 T_LAMBDA = "lambda"
 T_LIST = "list"
 T_STAR = "star"
+T_TIME = "time"
+T_MISSING = "missing"
 T_INVALID = "invalid type"
 
 _TYPED_NIL_VALUE_TYPES = {
@@ -107,6 +120,10 @@ def value_type(value):
         return T_STAR
     if isinstance(value, TypedNil):
         return _TYPED_NIL_VALUE_TYPES.get(value.go_type, T_INVALID)
+    if isinstance(value, datetime.datetime):
+        return T_TIME
+    if isinstance(value, Missing):
+        return T_MISSING
     return T_INVALID
 
 
@@ -153,6 +170,10 @@ def go_type_of(value):
         return value.go_type
     if isinstance(value, UnboundFunc):
         return "tick.unboundFunc"
+    if isinstance(value, datetime.datetime):
+        return "time.Time"
+    if isinstance(value, Missing):
+        return "*ast.Missing"
     return "*ast." + type(value).__name__
 
 

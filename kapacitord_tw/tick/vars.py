@@ -3,7 +3,9 @@
 The API shows a var as ``{"type": T, "value": V, "description": S}`` with
 ``T`` one of ``bool int float string regex duration lambda list star``;
 durations are nanosecond integers, regexes their pattern, lambdas their
-expression text, lists lists of var objects and stars ``null``.
+expression text, lists lists of var objects; a star declared in a script
+(``var g = *``) is its JSON node ``{"typeOf": "star"}``, an unset or
+caller-supplied one ``null``.
 
 Kapacitor checks vars sent to it in three stages, each with its own
 response, so this module exposes them separately:
@@ -221,7 +223,8 @@ def var_to_api(var):
     elif isinstance(value, ast.LambdaNode):
         value = value.expression_string()
     elif isinstance(value, ast.StarNode):
-        value = None
+        # Go JSON-encodes the *ast.StarNode itself (StarNode.MarshalJSON).
+        value = {"typeOf": "star"}
     elif vtype == "list" and value is not None:
         value = [var_to_api(item) for item in value]
     return {"type": vtype, "value": value, "description": var.description}

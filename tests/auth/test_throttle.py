@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import attrs
+import bcrypt
 import pytest
 from twisted.internet.task import Clock
 
 from kapacitord_tw.auth.throttle import LoginThrottle
-from tests.http.harness import V1, Harness, err_body
+from tests.http.harness import V1, Harness, HeldWorkers, err_body
 
 PING = V1 + "/ping"
 SECOND = 1_000_000_000
@@ -209,3 +211,16 @@ def test_unchecked_attempt_releases_its_slot():
     assert t.admit("bob", "10.0.0.1") == 1, "one attempt in flight fills a budget of 1"
     t.release("bob", "10.0.0.1")
     assert t.admit("bob", "10.0.0.1") == 0
+
+
+def test_login_overtaken_by_a_password_change_leaves_no_throttle_behind(tmp_path):
+    held = HeldWorkers()
+    h = make(tmp_path, budget=1, workers=held)
+    bob = h.app.userdb.lookup("bob")
+    login = h.start("GET", PING, auth=("bob", "bobpw"))
+    h.app.userdb.replace(attrs.evolve(bob, hash=bcrypt.hashpw(b"newpw", bcrypt.gensalt(4))))
+    held.release()
+    assert h.finish(login).code == 401
+    again = h.start("GET", PING, auth=("bob", "newpw"))
+    held.release_all()
+    assert h.finish(again).code == 204

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kapacitord_tw.cli.kapacitor.commands.tasks import parse_dbrp
-from kapacitord_tw.cli.kapacitor.goflag import Flag, FlagError, FlagSet, HelpRequested
+from kapacitord_tw.cli.goflags import Flag, FlagError, FlagSet, HelpRequested
 from kapacitord_tw.cli.kapacitor.gofmt import (
     DurationError,
     dbrps_text,

@@ -12,12 +12,15 @@ import os
 import sys
 from typing import Mapping, Sequence
 
+from kapacitord_tw.gocompat import parse_bool
+
+from ..goflags import Flag, FlagError, FlagSet, HelpRequested
 from . import usage
 from .client import ApiError, KapacitorClient, TransportError
 from .commands import alerts, logs, server, tasks, templates, users
 from .endpoint import Endpoint, EndpointError, parse_endpoint
-from .goflag import Flag, FlagError, FlagSet, HelpRequested, parse_go_bool
 from .runtime import (
+    EXIT_ARGS,
     EXIT_CONNECT,
     EXIT_ERROR,
     EXIT_OK,
@@ -60,48 +63,48 @@ def _main_usage(terminal: Terminal) -> None:
     terminal.err(MAIN_FLAGS.defaults_text())
 
 
+_LISTERS = {
+    "tasks": tasks.list_tasks,
+    "templates": templates.list_templates,
+    "topics": alerts.list_topics,
+    "topic-handlers": alerts.list_topic_handlers,
+    "users": users.list_users,
+}
+_DELETERS = {
+    "tasks": tasks.delete_tasks,
+    "templates": templates.delete_templates,
+    "topics": alerts.delete_topics,
+    "topic-handlers": alerts.delete_topic_handlers,
+}
+
+
+def _kinds_text(kinds) -> str:
+    """``'a', 'b' or 'c'``: the kinds a command takes, as its messages list them."""
+    quoted = ["'%s'" % kind for kind in kinds]
+    return "%s or %s" % (", ".join(quoted[:-1]), quoted[-1])
+
+
+def _by_kind(handlers: dict, kind: str, ctx: Context, patterns: list[str], verb: str, doing: str) -> None:
+    """Run ``list``/``delete`` for one kind of object, worded as the original."""
+    handler = handlers.get(kind)
+    if handler is not None:
+        handler(ctx, patterns)
+    elif kind in _OTHER_KINDS:
+        raise CommandError("%s %s is not supported by this client" % (doing, kind))
+    else:
+        raise CommandError("cannot %s '%s' did you mean %s?" % (verb, kind, _kinds_text(handlers)))
+
+
 def _list(ctx: Context, args: list[str]) -> None:
     if not args:
-        ctx.fail("Must specify 'tasks', 'templates', 'topics', 'topic-handlers' or 'users'", usage.LIST)
-    kind, patterns = args[0], args[1:] or [""]
-    if kind == "tasks":
-        tasks.list_tasks(ctx, patterns)
-    elif kind == "templates":
-        templates.list_templates(ctx, patterns)
-    elif kind == "topics":
-        alerts.list_topics(ctx, patterns)
-    elif kind == "topic-handlers":
-        alerts.list_topic_handlers(ctx, patterns)
-    elif kind == "users":
-        users.list_users(ctx, args[1:])
-    elif kind in _OTHER_KINDS:
-        raise CommandError("listing %s is not supported by this client" % kind)
-    else:
-        raise CommandError(
-            "cannot list '%s' did you mean 'tasks', 'templates', 'topics', "
-            "'topic-handlers' or 'users'?" % kind
-        )
+        ctx.fail("Must specify %s" % _kinds_text(_LISTERS), usage.LIST)
+    _by_kind(_LISTERS, args[0], ctx, args[1:] or [""], "list", "listing")
 
 
 def _delete(ctx: Context, args: list[str]) -> None:
     if len(args) < 2:
         ctx.fail("Must pass at least one ID", usage.DELETE)
-    kind, patterns = args[0], args[1:]
-    if kind == "tasks":
-        tasks.delete_tasks(ctx, patterns)
-    elif kind == "templates":
-        templates.delete_templates(ctx, patterns)
-    elif kind == "topics":
-        alerts.delete_topics(ctx, patterns)
-    elif kind == "topic-handlers":
-        alerts.delete_topic_handlers(ctx, patterns)
-    elif kind in _OTHER_KINDS:
-        raise CommandError("deleting %s is not supported by this client" % kind)
-    else:
-        raise CommandError(
-            "cannot delete '%s' did you mean 'tasks', 'templates', 'topics' or "
-            "'topic-handlers'?" % kind
-        )
+    _by_kind(_DELETERS, args[0], ctx, args[1:], "delete", "deleting")
 
 
 _COMMAND_FLAGS = {
@@ -173,13 +176,13 @@ def _run(argv: list[str], environ: Mapping[str, str], terminal: Terminal) -> int
         return EXIT_OK
     except FlagError as exc:
         terminal.err("%s\nUsage of main:\n%s" % (exc, MAIN_FLAGS.defaults_text()))
-        return 2
+        return EXIT_ARGS
 
     skip_verify = False
     env_skip = environ.get("KAPACITOR_UNSAFE_SSL", "")
     if env_skip:
         try:
-            skip_verify = parse_go_bool(env_skip)
+            skip_verify = parse_bool(env_skip)
         except ValueError as exc:
             terminal.err("%s\n" % exc)
             return EXIT_USAGE

@@ -180,8 +180,14 @@ class _Transport:
                     "reading the response from %s: %s"
                     % (go_quote(self.endpoint.display(path, query)), exc)
                 ) from None
-            status = getattr(response, "status", None) or response.code
+            status = response_status(response)
             return Response(status=status, headers=response.headers, body=data)
+
+
+def response_status(response) -> int:
+    """The status of what ``_Transport.open`` returns: a response, or an
+    ``HTTPError`` standing in for one (which has ``code`` but maybe no ``status``)."""
+    return getattr(response, "status", None) or response.code
 
 
 def error_message(status: int, body: bytes) -> str:
@@ -196,6 +202,12 @@ def error_message(status: int, body: bytes) -> str:
         if isinstance(message, str) and message:
             return message
     return "invalid response: code %d: body: %s" % (status, text)
+
+
+def _page(pattern: str, offset: int, limit: int, fields: list[str] = ()) -> list[tuple[str, str]]:
+    """The query of one page of a listing (order does not matter: encoding sorts)."""
+    return [("pattern", pattern), *[("fields", f) for f in fields],
+            ("offset", str(offset)), ("limit", str(limit))]
 
 
 def _json_body(payload: object) -> bytes:
@@ -235,6 +247,10 @@ class KapacitorClient:
             raise ApiError(response.status, "failed to decode JSON: %s" % exc) from None
         return value
 
+    def _items(self, path: str, key: str, query: list[tuple[str, str]]) -> list:
+        """The ``key`` list of a listing's JSON object (empty when absent)."""
+        return (self.call("GET", path, query) or {}).get(key) or []
+
     # -- tasks --------------------------------------------------------------
 
     def task_link(self, task_id: str) -> str:
@@ -249,25 +265,15 @@ class KapacitorClient:
         return self.call("GET", href, query) or {}
 
     def list_tasks(self, pattern: str, fields: list[str], offset: int = 0, limit: int = 100) -> list:
-        query = [
-            ("dot-view", "attributes"),
-            ("script-format", "formatted"),
-            ("replay-id", ""),
-            ("pattern", pattern),
-            *[("fields", f) for f in fields],
-            ("offset", str(offset)),
-            ("limit", str(limit)),
-        ]
-        return (self.call("GET", BASE_PATH + "/tasks", query) or {}).get("tasks") or []
+        query = [("dot-view", "attributes"), ("script-format", "formatted"), ("replay-id", "")]
+        query += _page(pattern, offset, limit, fields)
+        return self._items(BASE_PATH + "/tasks", "tasks", query)
 
     def create_task(self, options: dict) -> dict:
         return self.call("POST", BASE_PATH + "/tasks", payload=options) or {}
 
     def update_task(self, href: str, options: dict) -> dict:
         return self.call("PATCH", href, payload=options) or {}
-
-    def delete_task(self, href: str) -> None:
-        self.call("DELETE", href, expect=(204,))
 
     # -- templates ----------------------------------------------------------
 
@@ -278,14 +284,8 @@ class KapacitorClient:
         return self.call("GET", href, [("script-format", "formatted")]) or {}
 
     def list_templates(self, pattern: str, fields: list[str], offset: int = 0, limit: int = 100) -> list:
-        query = [
-            ("script-format", "formatted"),
-            ("pattern", pattern),
-            *[("fields", f) for f in fields],
-            ("offset", str(offset)),
-            ("limit", str(limit)),
-        ]
-        return (self.call("GET", BASE_PATH + "/templates", query) or {}).get("templates") or []
+        query = [("script-format", "formatted")] + _page(pattern, offset, limit, fields)
+        return self._items(BASE_PATH + "/templates", "templates", query)
 
     def create_template(self, options: dict) -> dict:
         return self.call("POST", BASE_PATH + "/templates", payload=options) or {}
@@ -293,17 +293,13 @@ class KapacitorClient:
     def update_template(self, href: str, options: dict) -> dict:
         return self.call("PATCH", href, payload=options) or {}
 
-    def delete_template(self, href: str) -> None:
-        self.call("DELETE", href, expect=(204,))
-
     # -- users --------------------------------------------------------------
 
     def user_link(self, name: str) -> str:
         return api_link(BASE_PATH + "/users", name)
 
     def list_users(self, pattern: str, offset: int = 0, limit: int = 100) -> list:
-        query = [("pattern", pattern), ("offset", str(offset)), ("limit", str(limit))]
-        return (self.call("GET", BASE_PATH + "/users", query) or {}).get("users") or []
+        return self._items(BASE_PATH + "/users", "users", _page(pattern, offset, limit))
 
     def user(self, name: str) -> dict:
         return self.call("GET", self.user_link(name)) or {}
@@ -330,16 +326,16 @@ class KapacitorClient:
 
     def list_topics(self, pattern: str) -> list:
         query = [("pattern", pattern), ("min-level", "OK")]
-        return (self.call("GET", BASE_PATH + "/alerts/topics", query) or {}).get("topics") or []
+        return self._items(BASE_PATH + "/alerts/topics", "topics", query)
 
     def topic(self, href: str) -> dict:
         return self.call("GET", href) or {}
 
     def topic_events(self, href: str) -> list:
-        return (self.call("GET", href, [("min-level", "OK")]) or {}).get("events") or []
+        return self._items(href, "events", [("min-level", "OK")])
 
     def topic_handlers(self, href: str, pattern: str = "") -> list:
-        return (self.call("GET", href, [("pattern", pattern)]) or {}).get("handlers") or []
+        return self._items(href, "handlers", [("pattern", pattern)])
 
     def topic_handler(self, href: str) -> dict:
         return self.call("GET", href) or {}

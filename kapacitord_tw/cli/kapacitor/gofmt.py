@@ -3,7 +3,8 @@
 The original prints with Go's ``fmt`` and ``time`` packages; users (and their
 scripts) see those exact spellings, so the few rules we need live here:
 ``%q`` quoting, ``%v`` of floats and durations, ``time.RFC822`` and the way a
-slice of database/retention-policy pairs prints.
+slice of database/retention-policy pairs prints.  ``%q`` quoting and
+durations are the server's own (:mod:`kapacitord_tw.gocompat`), re-exported.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import decimal
 import json
 import math
 import re
+
+from kapacitord_tw.gocompat import format_duration as go_duration
+from kapacitord_tw.gocompat import go_quote
 
 __all__ = [
     "go_quote",
@@ -27,36 +31,6 @@ __all__ = [
     "parse_influxql_duration",
     "DurationError",
 ]
-
-_SHORT_ESCAPES = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-    "\\": "\\\\",
-    '"': '\\"',
-}
-
-
-def go_quote(text: str) -> str:
-    """Quote like Go's ``%q``: printable runes kept, the rest escaped."""
-    out = ['"']
-    for ch in text:
-        if ch in _SHORT_ESCAPES:
-            out.append(_SHORT_ESCAPES[ch])
-        elif ch == " " or ch.isprintable():
-            out.append(ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append("\\x%02x" % ord(ch))
-        elif ord(ch) < 0x10000:
-            out.append("\\u%04x" % ord(ch))
-        else:
-            out.append("\\U%08x" % ord(ch))
-    out.append('"')
-    return "".join(out)
 
 
 def go_float(value: float) -> str:
@@ -80,45 +54,6 @@ def go_float(value: float) -> str:
     if point >= len(digits):
         return prefix + digits + "0" * (point - len(digits))
     return prefix + digits[:point] + "." + digits[point:]
-
-
-def _frac(value: int, precision: int) -> tuple[str, int]:
-    """Split ``value`` into Go's fractional text (no trailing zeros) and the rest."""
-    frac_digits = []
-    printed = False
-    for _ in range(precision):
-        digit = value % 10
-        printed = printed or digit != 0
-        if printed:
-            frac_digits.append(str(digit))
-        value //= 10
-    text = "." + "".join(reversed(frac_digits)) if printed else ""
-    return text, value
-
-
-def go_duration(nanoseconds: int) -> str:
-    """Format nanoseconds like Go's ``time.Duration.String`` (``1m0s``, ``1.5ms``)."""
-    if nanoseconds == 0:
-        return "0s"
-    sign = "-" if nanoseconds < 0 else ""
-    u = abs(nanoseconds)
-    if u < 1_000_000_000:
-        if u < 1_000:
-            return "%s%dns" % (sign, u)
-        if u < 1_000_000:
-            frac, whole = _frac(u, 3)
-            return "%s%d%sµs" % (sign, whole, frac)
-        frac, whole = _frac(u, 6)
-        return "%s%d%sms" % (sign, whole, frac)
-    frac, seconds = _frac(u, 9)
-    text = "%d%ss" % (seconds % 60, frac)
-    minutes = seconds // 60
-    if minutes:
-        text = "%dm" % (minutes % 60) + text
-        hours = minutes // 60
-        if hours:
-            text = "%dh" % hours + text
-    return sign + text
 
 
 class DurationError(ValueError):

@@ -13,8 +13,8 @@ from typing import Callable, TextIO
 
 import attrs
 
+from ..goflags import FlagError, FlagSet, HelpRequested, Parsed
 from .client import KapacitorClient
-from .goflag import FlagError, FlagSet, HelpRequested, Parsed
 
 __all__ = [
     "Terminal",
@@ -92,6 +92,17 @@ class Context:
             self.terminal.err(message + "\n")
         self.usage(text, flags)
         raise Exit(code)
+
+    def parse_id_and_flags(self, flags: FlagSet, args: list[str], text: str,
+                           missing: str) -> tuple[str, Parsed]:
+        """``<ID> [flags]`` (``define``, ``define-template``): ``-h`` in place of
+        the ID shows the usage; a missing ID fails with ``missing``."""
+        if args and args[0] in ("-h", "-help", "--h", "--help"):
+            self.usage(text, flags)
+            raise Exit(EXIT_OK)
+        if not args or args[0].startswith("-"):
+            self.fail(missing, text, flags)
+        return args[0], self.parse(flags, args[1:], text)
 
     def parse(self, flags: FlagSet, args: list[str], text: str) -> Parsed:
         """Parse flags; Go's ExitOnError behaviour on problems and ``-h``."""

@@ -147,7 +147,8 @@ def format_var_value(var: dict, required_text: str | None = None) -> str:
 
 
 class ListVarError(ValueError):
-    pass
+    """A list var holding something other than strings or a star, which the
+    original's ``show`` cannot print (it reports ``invalid var x: ...``)."""
 
 
 def _list_text(var: dict) -> str:

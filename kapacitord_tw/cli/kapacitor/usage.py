@@ -100,50 +100,30 @@ Options:
 
 """
 
-ENABLE = """Usage: kapacitor enable [task ID...]
 
-	Enable and start a task running from the live data.
+def _by_task_id(command: str, summary: str) -> str:
+    """The usage of a command that takes task IDs or globs (enable, disable, reload)."""
+    return f"""Usage: kapacitor {command} [task ID...]
 
-For example:
-
-	You can enable by specific task ID.
-
-		$ kapacitor enable cpu_alert
-
-	Or, you can enable by glob:
-
-		$ kapacitor enable *_alert
-"""
-
-DISABLE = """Usage: kapacitor disable [task ID...]
-
-	Disable and stop a task running.
+	{summary}
 
 For example:
 
-	You can disable by specific task ID.
+	You can {command} by specific task ID.
 
-		$ kapacitor disable cpu_alert
+		$ kapacitor {command} cpu_alert
 
-	Or, you can disable by glob:
+	Or, you can {command} by glob:
 
-		$ kapacitor disable *_alert
+		$ kapacitor {command} *_alert
 """
 
-RELOAD = """Usage: kapacitor reload [task ID...]
 
-	Disable then enable a running task.
+ENABLE = _by_task_id("enable", "Enable and start a task running from the live data.")
 
-For example:
+DISABLE = _by_task_id("disable", "Disable and stop a task running.")
 
-	You can reload by specific task ID.
-
-		$ kapacitor reload cpu_alert
-
-	Or, you can reload by glob:
-
-		$ kapacitor reload *_alert
-"""
+RELOAD = _by_task_id("reload", "Disable then enable a running task.")
 
 SHOW = """Usage: kapacitor show [-replay] [task ID]
 

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 from .. import usage
-from ..client import ApiError, TransportError
 from ..gofmt import go_json, rfc3339_sort_key, rfc822_local
 from ..runtime import CommandError, Context
-from ..taskvars import VarsError, load_json
-from .common import pad, read_text
+from .common import existing, pad, read_document, read_text
 
 __all__ = [
     "list_topics",
@@ -105,26 +101,7 @@ def show_topic_handler(ctx: Context, args: list[str]) -> None:
 
 def _read_handler_spec(path: str) -> dict:
     text = read_text(path, 'failed to open handler spec file "%s"' % path)
-    extension = os.path.splitext(path)[1]
-    if extension in (".yaml", ".yml"):
-        try:
-            import yaml  # optional: the only YAML reader we know of is PyYAML
-        except ImportError:
-            raise CommandError(
-                'failed to unmarshal yaml handler file "%s": reading YAML needs the '
-                "PyYAML package; install it or use a .json file" % path
-            ) from None
-        try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise CommandError('failed to unmarshal yaml handler file "%s": %s' % (path, exc)) from None
-    elif extension == ".json":
-        try:
-            document = load_json(text)
-        except VarsError as exc:
-            raise CommandError('failed to unmarshal json handler file "%s": %s' % (path, exc)) from None
-    else:
-        raise CommandError("bad file extension. Must be YAML or JSON")
+    _kind, document = read_document(path, text, "handler file")
     if not isinstance(document, dict):
         raise CommandError('handler file "%s" must hold an object' % path)
     spec = {}
@@ -141,11 +118,8 @@ def define_topic_handler(ctx: Context, args: list[str]) -> None:
     spec = _read_handler_spec(args[0])
     client = ctx.client
     href = client.topic_handler_link(spec["topic"], spec["id"])
-    try:
-        existing = client.topic_handler(href)
-    except (ApiError, TransportError):
-        existing = {}
-    if not existing.get("id"):
+    current = existing(client.topic_handler, href)
+    if not current.get("id"):
         client.create_topic_handler(client.topic_handlers_link(spec["topic"]), spec)
     else:
         client.replace_topic_handler(href, spec)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import http.client
 
-from ..client import TransportError
+from ..client import TransportError, response_status
 from ..runtime import CommandError, Context
 
 __all__ = ["logs", "watch"]
@@ -25,7 +25,7 @@ def _follow(ctx: Context, tags: dict) -> None:
     except TransportError as exc:
         raise CommandError("failed to retrieve logs: %s" % exc) from None
     with response:
-        status = getattr(response, "status", None) or response.code
+        status = response_status(response)
         if status // 100 != 2:
             raise CommandError("failed to retrieve logs: bad status code %d" % status)
         try:

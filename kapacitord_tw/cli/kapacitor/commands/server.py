@@ -6,7 +6,7 @@ import http.client
 
 from kapacitord_tw import __version__
 from .. import usage
-from ..client import ApiError, BASE_PATH, TransportError, error_message
+from ..client import ApiError, BASE_PATH, TransportError, error_message, response_status
 from ..runtime import CommandError, Context
 from .common import go_os_error, pad, wrap
 
@@ -103,7 +103,7 @@ def backup(ctx: Context, args: list[str]) -> None:
     except TransportError as exc:
         raise wrap(exc, "failed to perform backup") from None
     with response:
-        status = getattr(response, "status", None) or response.code
+        status = response_status(response)
         if status != 200:
             # Checked here (the original saved error bodies as the backup).
             body = response.read()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
+from ...goflags import Flag, FlagSet
 from .. import usage
 from ..client import ApiError, TransportError
-from ..goflag import Flag, FlagSet
 from ..gofmt import dbrps_text, go_value, rfc822
-from ..runtime import CommandError, Context, EXIT_OK, Exit
+from ..runtime import CommandError, Context
 from ..taskvars import (
     ListVarError,
     VarsError,
@@ -17,7 +15,17 @@ from ..taskvars import (
     format_var_value,
     load_json,
 )
-from .common import PAGE, id_width, pad, read_text, wrap
+from .common import (
+    all_pages,
+    delete_pages,
+    existing,
+    id_width,
+    pad,
+    pages,
+    read_document,
+    read_text,
+    wrap,
+)
 
 __all__ = [
     "DEFINE_FLAGS",
@@ -31,9 +39,6 @@ __all__ = [
     "list_tasks",
     "delete_tasks",
 ]
-
-_HELP_ARGS = ("-h", "-help", "--h", "--help")
-
 
 def _parse_quoted(text: str) -> tuple[str, int]:
     """Read a quoted string (``\\"`` unescaped); return it and the chars used."""
@@ -139,32 +144,7 @@ def _read_vars(path: str) -> dict:
 
 def _read_task_file(path: str) -> dict:
     text = read_text(path, "failed to open file %s" % path)
-    extension = os.path.splitext(path)[1]
-    if extension in (".yaml", ".yml"):
-        kind = "yaml"
-        try:
-            import yaml  # optional: the only YAML reader we know of is PyYAML
-        except ImportError:
-            raise CommandError(
-                'failed to unmarshal yaml task vars file "%s": reading YAML needs '
-                "the PyYAML package; install it or use a .json file" % path
-            ) from None
-        try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise CommandError(
-                'failed to unmarshal yaml task vars file "%s": %s' % (path, exc)
-            ) from None
-    elif extension == ".json":
-        kind = "json"
-        try:
-            document = load_json(text)
-        except VarsError as exc:
-            raise CommandError(
-                'failed to unmarshal json task vars file "%s": %s' % (path, exc)
-            ) from None
-    else:
-        raise CommandError("bad file extension. Must be YAML or JSON")
+    kind, document = read_document(path, text, "task vars file")
     try:
         return decode_task_file(document)
     except VarsError as exc:
@@ -182,23 +162,16 @@ def _ordered(options: dict) -> dict:
 def define(ctx: Context, args: list[str]) -> None:
     # The original counted arguments (odd = ID + flag pairs), which rejected
     # every use of the bool -no-reload; we only require the ID to come first.
-    if args and args[0] in _HELP_ARGS:
-        ctx.usage(usage.DEFINE, DEFINE_FLAGS)
-        raise Exit(EXIT_OK)
-    if not args or args[0].startswith("-"):
-        ctx.fail("Must provide a task ID.", usage.DEFINE, DEFINE_FLAGS)
-    options = ctx.parse(DEFINE_FLAGS, args[1:], usage.DEFINE)
-    task_id = args[0]
+    task_id, options = ctx.parse_id_and_flags(
+        DEFINE_FLAGS, args, usage.DEFINE, "Must provide a task ID."
+    )
     script = read_text(options["tick"]) if options["tick"] else ""
     task_vars = _read_vars(options["vars"]) if options["vars"] else {}
     file_options = _read_task_file(options["file"]) if options["file"] else None
 
     client = ctx.client
     href = client.task_link(task_id)
-    try:
-        existing = client.task(href)
-    except (ApiError, TransportError):
-        existing = {}
+    current = existing(client.task, href)
 
     if file_options is not None:
         file_id = file_options.get("id", "")
@@ -218,7 +191,7 @@ def define(ctx: Context, args: list[str]) -> None:
                 "vars": task_vars,
             }
         )
-    if not existing.get("id"):
+    if not current.get("id"):
         if file_options is None:
             body = _ordered(dict(body, status="disabled"))
         client.create_task(body)
@@ -227,27 +200,25 @@ def define(ctx: Context, args: list[str]) -> None:
             body.pop("id", None)
         client.update_task(href, body)
 
-    if not options["no-reload"] and existing.get("status") == "enabled":
+    if not options["no-reload"] and current.get("status") == "enabled":
         client.update_task(href, {"status": "disabled"})
         client.update_task(href, {"status": "enabled"})
 
 
 def _set_status(ctx: Context, patterns: list[str], status: str, verb: str) -> None:
+    def task_links(pattern: str, offset: int, limit: int) -> list:
+        try:
+            return ctx.client.list_tasks(pattern, ["link"], offset, limit)
+        except (ApiError, TransportError) as exc:
+            raise wrap(exc, "listing tasks") from None
+
     for pattern in patterns:
-        offset = 0
-        while True:
-            try:
-                tasks = ctx.client.list_tasks(pattern, ["link"], offset, PAGE)
-            except (ApiError, TransportError) as exc:
-                raise wrap(exc, "listing tasks") from None
-            for task in tasks:
+        for page in pages(lambda offset, limit: task_links(pattern, offset, limit)):
+            for task in page:
                 try:
                     ctx.client.update_task(task["link"]["href"], {"status": status})
                 except (ApiError, TransportError) as exc:
                     raise wrap(exc, "%s task %s" % (verb, task.get("id", ""))) from None
-            if len(tasks) != PAGE:
-                break
-            offset += PAGE
 
 
 def _need_ids(ctx: Context, args: list[str], text: str) -> None:
@@ -308,17 +279,12 @@ def _var_row(name: str, var_type: str, value: str) -> str:
 
 
 def list_tasks(ctx: Context, patterns: list[str]) -> None:
+    fields = ["type", "status", "executing", "dbrps"]
     found = []
     for pattern in patterns:
-        offset = 0
-        while True:
-            tasks = ctx.client.list_tasks(
-                pattern, ["type", "status", "executing", "dbrps"], offset, PAGE
-            )
-            found.extend(tasks)
-            if len(tasks) != PAGE:
-                break
-            offset += PAGE
+        found.extend(all_pages(
+            lambda offset, limit: ctx.client.list_tasks(pattern, fields, offset, limit)
+        ))
     width = id_width([t.get("id", "") for t in found], "ID")
     out = ctx.terminal.out
     out(_task_row(width, "ID", "Type", "Status", "Executing", "Databases and Retention Policies"))
@@ -347,10 +313,8 @@ def _task_row(width: int, task_id: str, task_type: str, status: str, executing: 
 
 def delete_tasks(ctx: Context, patterns: list[str]) -> None:
     for pattern in patterns:
-        while True:
-            tasks = ctx.client.list_tasks(pattern, ["link"], 0, PAGE)
-            for task in tasks:
-                ctx.client.delete_task(task["link"]["href"])
-            if len(tasks) != PAGE:
-                break
+        delete_pages(
+            lambda offset, limit: ctx.client.list_tasks(pattern, ["link"], offset, limit),
+            ctx.client.delete_link,
+        )
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from ...goflags import Flag, FlagSet
 from .. import usage
-from ..client import ApiError, TransportError
-from ..goflag import Flag, FlagSet
 from ..gofmt import rfc822
-from ..runtime import CommandError, Context, EXIT_OK, Exit
+from ..runtime import CommandError, Context
 from ..taskvars import ListVarError, format_var_value
-from .common import PAGE, id_width, pad, read_text
+from .common import all_pages, delete_pages, existing, id_width, pad, read_text
 
 __all__ = [
     "DEFINE_TEMPLATE_FLAGS",
@@ -27,24 +26,17 @@ DEFINE_TEMPLATE_FLAGS = FlagSet(
 
 
 def define_template(ctx: Context, args: list[str]) -> None:
-    if args and args[0] in ("-h", "-help", "--h", "--help"):
-        ctx.usage(usage.DEFINE_TEMPLATE, DEFINE_TEMPLATE_FLAGS)
-        raise Exit(EXIT_OK)
-    if not args or args[0].startswith("-"):
-        ctx.fail("Must provide a template ID.", usage.DEFINE_TEMPLATE, DEFINE_TEMPLATE_FLAGS)
-    options = ctx.parse(DEFINE_TEMPLATE_FLAGS, args[1:], usage.DEFINE_TEMPLATE)
-    template_id = args[0]
+    template_id, options = ctx.parse_id_and_flags(
+        DEFINE_TEMPLATE_FLAGS, args, usage.DEFINE_TEMPLATE, "Must provide a template ID."
+    )
     script = read_text(options["tick"]) if options["tick"] else ""
     template_type = options["type"] if options["type"] in ("stream", "batch") else None
 
     client = ctx.client
     href = client.template_link(template_id)
-    try:
-        existing = client.template(href)
-    except (ApiError, TransportError):
-        existing = {}
+    current = existing(client.template, href)
     body = {"id": template_id, "type": template_type, "script": script}
-    if not existing.get("id"):
+    if not current.get("id"):
         client.create_template({k: v for k, v in body.items() if v})
     else:
         body.pop("id")
@@ -83,13 +75,9 @@ def _var_row(name: str, var_type: str, value: str, description: str) -> str:
 def list_templates(ctx: Context, patterns: list[str]) -> None:
     found = []
     for pattern in patterns:
-        offset = 0
-        while True:
-            templates = ctx.client.list_templates(pattern, ["type", "vars"], offset, PAGE)
-            found.extend(templates)
-            if len(templates) != PAGE:
-                break
-            offset += PAGE
+        found.extend(all_pages(
+            lambda offset, limit: ctx.client.list_templates(pattern, ["type", "vars"], offset, limit)
+        ))
     width = id_width([t.get("id", "") for t in found], "ID")
     out = ctx.terminal.out
     out("%s%s%s\n" % (pad("ID", width), pad("Type", 10), pad("Vars", 40)))
@@ -103,9 +91,7 @@ def list_templates(ctx: Context, patterns: list[str]) -> None:
 
 def delete_templates(ctx: Context, patterns: list[str]) -> None:
     for pattern in patterns:
-        while True:
-            templates = ctx.client.list_templates(pattern, ["link"], 0, PAGE)
-            for template in templates:
-                ctx.client.delete_template(template["link"]["href"])
-            if len(templates) != PAGE:
-                break
+        delete_pages(
+            lambda offset, limit: ctx.client.list_templates(pattern, ["link"], offset, limit),
+            ctx.client.delete_link,
+        )

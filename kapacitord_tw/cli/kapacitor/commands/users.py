@@ -9,12 +9,12 @@ standard input when it is not a terminal (for scripts).
 
 from __future__ import annotations
 
+from ...goflags import Flag, FlagSet
 from .. import usage
 from ..client import ApiError, TransportError
-from ..goflag import Flag, FlagSet
 from ..gofmt import go_quote
 from ..runtime import CommandError, Context, EXIT_OK, Exit
-from .common import PAGE, id_width, pad
+from .common import all_pages, id_width, pad
 
 __all__ = [
     "PERMISSIONS",
@@ -163,13 +163,9 @@ def list_users(ctx: Context, args: list[str]) -> None:
     options = ctx.parse(_NO_FLAGS, args, usage.USER_LIST)
     found = []
     for pattern in options.args or [""]:
-        offset = 0
-        while True:
-            page = ctx.client.list_users(pattern, offset, PAGE)
-            found.extend(page)
-            if len(page) != PAGE:
-                break
-            offset += PAGE
+        found.extend(all_pages(
+            lambda offset, limit: ctx.client.list_users(pattern, offset, limit)
+        ))
     width = id_width([u.get("name", "") for u in found], "Name")
     out = ctx.terminal.out
     out("%s%s%s\n" % (pad("Name", width), pad("Type", 10), "Permissions"))

@@ -1,0 +1,113 @@
+"""Go (RE2) regex syntax and semantics in TICKscript regex literals."""
+
+import pytest
+
+from kapacitord_tw.tick import TickSyntaxError, compile_template, parse
+from kapacitord_tw.tick.regex import RegexError, compile_go_regex
+
+
+def first_match(pattern, text):
+    found = compile_go_regex(pattern).search(text)
+    return found.group(0) if found else None
+
+
+@pytest.mark.parametrize("pattern, text, expected", [
+    # Unicode scripts and categories, negated and in classes
+    (r"\p{Greek}+", "abc αβγ", "αβγ"),
+    (r"\p{Han}", "x中", "中"),
+    (r"\pL+", "123 héllo", "héllo"),
+    (r"\PL+", "héllo, 42", ", 42"),
+    (r"\p{^Greek}+", "αβabc", "abc"),
+    (r"\p{Lu}", "aB", "B"),
+    (r"\p{Letter}", "1a", "a"),                 # Go 1.25 category alias
+    (r"\p{greek}", "xα", "α"),                  # loose name matching
+    (r"[\p{Greek}\d]+", "α1b", "α1"),
+    (r"\p{Any}", "\n", "\n"),
+    # POSIX classes
+    (r"[[:alpha:]]+", "12ab3", "ab"),
+    (r"[[:^digit:]]+", "12ab3", "ab"),
+    (r"[[:punct:]]+", "a!?b", "!?"),
+    # flags
+    (r"(?U)a+", "aaa", "a"),                    # ungreedy by default
+    (r"(?U)a+?", "aaa", "aaa"),                 # ...and ? makes it greedy
+    (r"(?i)k", "\u212a", "\u212a"),             # Kelvin sign folds to k
+    (r"(?i:A)b", "aB", None),                   # scoped flag ends at ')'
+    (r"(?i:A)b", "ab", "ab"),
+    (r"(?s)a.b", "a\nb", "a\nb"),
+    (r"a.b", "a\nb", None),
+    (r"(?m)^b", "a\nb", "b"),
+    (r"^b", "a\nb", None),
+    # Go defaults that differ from Python's
+    (r"a$", "a\n", None),                       # $ is end of text
+    (r"(?m)a$", "a\n", "a"),
+    (r"\w+", "héllo", "h"),                     # \w, \d, \s, \b are ASCII
+    (r"\d+", "٣12", "12"),
+    (r"\s+", "\v \t", " \t"),
+    (r"\bé", "é", None),
+    (r"x{,3}", "x{,3}", "x{,3}"),               # not a repeat in Go
+    # escapes
+    (r"\Qa.b\E+", "a.bb", "a.bb"),
+    (r"\x{1F600}", "😀", "😀"),
+    (r"\101", "A", "A"),
+    (r"\z", "ab", ""),
+    (r"^*a", "a", "a"),                         # Go repeats empty ops
+    (r"\B", "", ""),                            # Python's \B never matches ""
+])
+def test_go_regex_semantics(pattern, text, expected):
+    assert first_match(pattern, text) == expected
+
+
+@pytest.mark.parametrize("pattern, message", [
+    (r"(?=a)", "invalid or unsupported Perl syntax: `(?=`"),
+    (r"(?!a)", "invalid or unsupported Perl syntax: `(?!`"),
+    (r"(?<=a)", "invalid named capture: `(?<=a)`"),
+    (r"(a)\1", "invalid escape sequence: `\\1`"),
+    (r"\k<n>", "invalid escape sequence: `\\k`"),
+    (r"(?P=n)", "invalid or unsupported Perl syntax: `(?P`"),
+    (r"a**", "invalid nested repetition operator: `**`"),
+    (r"a*?*", "invalid nested repetition operator: `*?*`"),
+    (r"a++", "invalid nested repetition operator: `++`"),
+    (r"*a", "missing argument to repetition operator: `*`"),
+    (r"a{1001}", "invalid repeat count: `{1001}`"),
+    (r"(a{30}){40}", "invalid repeat count: `{40}`"),
+    (r"a{3,2}", "invalid repeat count: `{3,2}`"),
+    (r"[z-a]", "invalid character class range: `z-a`"),
+    (r"[abc", "missing closing ]: `[abc`"),
+    (r"(abc", "missing closing ): `(abc`"),
+    (r"abc)", "unexpected ): `abc)`"),
+    (r"\p{Foo}", "invalid character class range: `\\p{Foo}`"),
+    (r"[[:foo:]]", "invalid character class range: `[:foo:]`"),
+    (r"\x{zz}", "invalid escape sequence: `\\x{z`"),
+    ("a\\", "trailing backslash at end of expression: ``"),
+    (r"\C", "invalid escape sequence: `\\C`"),
+    (r"\Z", "invalid escape sequence: `\\Z`"),
+    (r"[\b]", "invalid escape sequence: `\\b`"),
+    (r"(?P<n!>a)", "invalid named capture: `(?P<n!>`"),
+    (r"(?x)", "invalid or unsupported Perl syntax: `(?x`"),
+    (r"(?i-)", "invalid or unsupported Perl syntax: `(?i-)`"),
+])
+def test_go_rejections_have_go_texts(pattern, message):
+    with pytest.raises(RegexError) as info:
+        compile_go_regex(pattern)
+    assert str(info.value) == "error parsing regexp: " + message
+
+
+def test_regex_errors_surface_as_parser_errors():
+    with pytest.raises(TickSyntaxError) as info:
+        parse("var x = /\\p{Klingon}/")
+    assert str(info.value).startswith(
+        "parser: error parsing regexp: invalid character class range: "
+        "`\\p{Klingon}`")
+
+
+def test_scripts_with_go_regex_syntax_compile():
+    template = compile_template(
+        "var greek = /^\\p{Greek}+$/\n"
+        "stream|from().where(lambda: \"name\" =~ /(?iU)^[[:alpha:]]+\\d/)")
+    assert template.vars["greek"]["value"] == "^\\p{Greek}+$"
+
+
+def test_go_capture_names_may_repeat_and_start_with_digits():
+    regexp = compile_go_regex(r"(?P<1x>a)|(?P<1x>b)")
+    found = regexp.search("b")
+    assert regexp.named_group(found, "1x") == "b"
