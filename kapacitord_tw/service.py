@@ -252,7 +252,7 @@ class HTTPService(Service):
             return None
 
         d.addCallbacks(listening, failed)
-        self._listening = d
+        self.listening = d
 
     @defer.inlineCallbacks
     def stopService(self):

@@ -199,7 +199,7 @@ def run_daemon(args: List[str], environ) -> int:
 
     def start():
         service.startService()
-        service.http._listening.addCallback(lambda port: None if port else status.update(code=1))
+        service.http.listening.addCallback(lambda port: None if port else status.update(code=1))
 
     def stop():
         log.info("Signal received, initializing clean shutdown...")

@@ -19,7 +19,7 @@ from typing import Callable, Optional
 from twisted.internet.defer import succeed
 from twisted.logger import Logger
 
-from kapacitord_tw import tick
+from kapacitord_tw import gocompat, tick
 
 THREAD_THRESHOLD = 64 * 1024
 MAX_SCRIPT_BYTES = 1024 * 1024
@@ -82,8 +82,25 @@ def _format(script: str) -> str:
         return script
 
 
+def _representable(compiled):
+    """Refuse template vars JSON cannot carry (``var x = 1.0 / 0.0`` is
+    +Inf): a template shows its vars, and the original stores such a
+    template and then fails every answer about it with a 500."""
+    for name, var in compiled.vars.items():
+        try:
+            gocompat.json_dumps(var)
+        except ValueError as e:
+            detail = f"var {name}: {e}"
+            raise ScriptError("invalid TICKscript: " + detail, detail) from None
+    return compiled
+
+
 def _compile_task(script: str, api_vars: Optional[dict]):
     return tick.compile_task(script, vars=tick.vars_from_api(api_vars or {}))
+
+
+def _compile_template(script: str):
+    return _representable(tick.compile_template(script))
 
 
 class Scripts:
@@ -114,7 +131,7 @@ class Scripts:
 
     def compile_template(self, script: str):
         """Deferred ``CompiledTask`` whose vars may lack values; errback :class:`ScriptError`."""
-        return self._run(("template", script), script, tick.compile_template, script)
+        return self._run(("template", script), script, _compile_template, script)
 
     # ------------------------------------------------------------ internals
 

@@ -110,6 +110,7 @@ def test_backup_writes_the_database_file(kapacitor, server, tmp_path):
     result = kapacitor("backup", str(target))
     assert (result.code, result.out, result.err) == (0, "", "")
     assert target.read_bytes() == payload
+    assert target.stat().st_mode & 0o777 == 0o600, "a backup holds password hashes"
 
 
 def test_backup_refused_by_the_server_writes_no_file(kapacitor, server, tmp_path):

@@ -227,3 +227,14 @@ def test_switching_a_task_to_another_template_moves_its_association(h):
     assert "log2" in task["dot"]
     assert h.store.get_now("templates", "tpl")["tasks"] == []
     assert h.store.get_now("templates", "tpl2")["tasks"] == ["from_tpl"]
+
+
+def test_template_var_json_cannot_carry_is_a_400_and_nothing_is_stored(tmp_path):
+    from tests.tasks.support import make_harness
+
+    h = make_harness(tmp_path)
+    script = "var x = 1.0 / 0.0\nstream|from().measurement('m')|eval(lambda: x).as('y')"
+    r = h.post("/kapacitor/v1/templates", {"id": "inf", "script": script})
+    assert r.code == 400
+    assert r.error == "invalid TICKscript: var x: json: unsupported value: +Inf"
+    assert h.get("/kapacitor/v1/templates/inf").code == 404

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import os
 
 from kapacitord_tw import __version__
 from .. import usage
@@ -109,7 +110,8 @@ def backup(ctx: Context, args: list[str]) -> None:
             body = response.read()
             raise wrap(ApiError(status, error_message(status, body)), "failed to perform backup")
         try:
-            target = open(path, "wb")
+            # The backup holds every password hash: never world-readable.
+            target = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
         except OSError as exc:
             raise CommandError(
                 "failed to create backup file: " + go_os_error("open", path, exc)
