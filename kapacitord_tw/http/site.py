@@ -24,7 +24,7 @@ from twisted.internet import defer
 from twisted.logger import Logger, LogLevel
 from twisted.web import http, server
 
-from kapacitord_tw.auth.credentials import client_host, parse_credentials
+from kapacitord_tw.auth.credentials import client_host, parse_credentials, query_args
 from kapacitord_tw.gocompat import format_time
 from kapacitord_tw.http.errors import JSON_CONTENT_TYPE, error_body
 
@@ -230,10 +230,11 @@ class KapacitorSite(server.Site):
 
 
 def _log_username(request) -> str:
-    try:
-        parsed = parse_credentials(request)
-    except Exception:
-        parsed = None
+    """Kapacitor's order for the log: the ``u`` query value, then Basic."""
+    user = (query_args(request).get(b"u") or [b""])[0]
+    if user:
+        return user.decode("utf-8", "surrogateescape")
+    parsed = parse_credentials(request)
     if parsed is None or not parsed.username:
         return "-"
     return parsed.username

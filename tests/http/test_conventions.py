@@ -367,3 +367,9 @@ def test_access_log_redacts_the_password(secured, access_log):
     assert second["username"] == "root"
     for event in access_log:
         assert "rootpw" not in repr(event)
+
+
+def test_access_log_names_the_u_query_user_before_the_basic_one(secured, access_log):
+    secured.get(V1 + "/ping?u=alice", auth=ROOT)
+    secured.get(V1 + "/ping?u=bob")
+    assert [e["username"] for e in access_log] == ["alice", "bob"]
