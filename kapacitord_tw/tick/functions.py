@@ -389,6 +389,7 @@ def _name_char(ch):
 def _regex_replace(pattern, src, repl):
     """``ReplaceAllString``: Go skips an empty match right after a match."""
     compiled = pattern.compiled
+    compiled.check_constant_safe()
     out = []
     last_end = 0
     pos = 0

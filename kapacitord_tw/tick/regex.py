@@ -20,6 +20,7 @@ Unicode data comes from ``unicodedata`` (categories) and
 :mod:`unicode_scripts` (scripts), Unicode 14.0; Go 1.25 uses 15.0.
 """
 
+import contextvars
 import re
 import unicodedata
 
@@ -39,15 +40,31 @@ def _error(code, expr):
     return RegexError("error parsing regexp: %s: `%s`" % (code, expr))
 
 
+#: Set while a constant expression is evaluated at define time.
+CONSTANT_EVALUATION = contextvars.ContextVar("tick_constant_evaluation", default=False)
+
+
 class GoRegexp:
     """A compiled Go regexp: the Python pattern plus Go's capture names."""
 
-    __slots__ = ("pattern", "python", "group_names")
+    __slots__ = ("pattern", "python", "group_names", "nested_repetition")
 
-    def __init__(self, pattern, python, group_names):
+    def __init__(self, pattern, python, group_names, nested_repetition=False):
         self.pattern = pattern          # the Go source
         self.python = python            # compiled ``re.Pattern``
         self.group_names = group_names  # Go name (or "") per group 1..n
+        #: An unbounded repetition of something that itself repeats or
+        #: alternates, e.g. ``(a+)+`` or ``(a|aa)*``: Python's backtracking
+        #: engine can take exponential time on it, Go's RE2 cannot.
+        self.nested_repetition = nested_repetition
+
+    def check_constant_safe(self):
+        """Refuse to run a pattern that may backtrack exponentially while a
+        task is being defined: the reactor would be held for seconds."""
+        if self.nested_repetition and CONSTANT_EVALUATION.get():
+            raise RegexError(
+                "refusing to evaluate /%s/ in a constant expression: its nested "
+                "repetition can take exponential time" % self.pattern)
 
     def search(self, text, pos=0):
         return self.python.search(text, pos)
@@ -300,11 +317,13 @@ class _Item:
     """One operand on the current alternative: Python text + the product of
     counted repetitions inside it (Go's ``repeatIsValid``)."""
 
-    __slots__ = ("text", "weight")
+    __slots__ = ("text", "weight", "repeats")
 
-    def __init__(self, text, weight=1):
+    def __init__(self, text, weight=1, repeats=False):
         self.text = text
         self.weight = weight
+        #: Contains an unbounded repetition or an alternation.
+        self.repeats = repeats
 
 
 class _Frame:
@@ -321,6 +340,7 @@ class _Translator:
         self.flags = _Flags()
         self.frames = [_Frame("", None, False)]
         self.group_names = []
+        self.nested_repetition = False
 
     # stack helpers
     @property
@@ -420,8 +440,11 @@ class _Translator:
             raise _error("unexpected )", self.whole)
         frame = self.frames.pop()
         self.flags = frame.restore
-        self.push("%s%s)" % ("(" if frame.capture else "(?:",
-                             self.alternation(frame)), self.weight(frame))
+        repeats = len(frame.alternatives) > 1 or any(
+            item.repeats for alt in frame.alternatives for item in alt)
+        self.items.append(_Item("%s%s)" % ("(" if frame.capture else "(?:",
+                                           self.alternation(frame)),
+                                self.weight(frame), repeats))
 
     def perl_flags(self, s):
         """``parsePerlFlags``: named captures, ``(?flags)``, ``(?flags:``."""
@@ -501,9 +524,13 @@ class _Translator:
         else:
             quant = op
             weight = item.weight
+        unbounded = op in "*+" or (op == "{" and hi < 0)
+        if unbounded and item.repeats:
+            self.nested_repetition = True
         if non_greedy:
             quant += "?"
-        self.items[-1] = _Item("(?:%s)%s" % (item.text, quant), weight)
+        self.items[-1] = _Item("(?:%s)%s" % (item.text, quant), weight,
+                               item.repeats or unbounded)
         return after
 
     # escapes outside classes
@@ -750,7 +777,8 @@ def compile_go_regex(pattern):
         python = re.compile(text, re.ASCII)
     except (re.error, RecursionError, OverflowError):
         raise _error("expression too large", pattern) from None
-    compiled = GoRegexp(pattern, python, tuple(translator.group_names))
+    compiled = GoRegexp(pattern, python, tuple(translator.group_names),
+                        translator.nested_repetition)
     if len(_CACHE) < 512:
         _CACHE[pattern] = compiled
     return compiled

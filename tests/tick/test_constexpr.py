@@ -239,3 +239,30 @@ def test_float_parsing_rejects_what_strconv_rejects(text):
         functions.STATELESS["float"].call([text])
     assert str(info.value) == (
         'strconv.ParseFloat: parsing "%s": invalid syntax' % text)
+
+
+def test_constant_match_with_nested_repetition_is_refused_quickly():
+    """Python's engine backtracks where Go's RE2 does not: a define-time
+    match against ``(a+)+`` would hold the daemon for seconds."""
+    import time
+
+    import pytest
+
+    from kapacitord_tw import tick
+
+    script = ("var x = '" + "a" * 40 + "!' =~ /(a+)+$/\n"
+              "stream|from().measurement('m')|eval(lambda: x).as('y')")
+    start = time.monotonic()
+    with pytest.raises(tick.TickError) as caught:
+        tick.compile_task(script)
+    assert time.monotonic() - start < 1
+    assert "nested repetition" in str(caught.value)
+
+
+def test_the_same_pattern_is_fine_inside_a_lambda_and_simple_ones_fold():
+    from kapacitord_tw import tick
+
+    tick.compile_task("stream|from().measurement('m')|where(lambda: \"host\" =~ /(a+)+$/)|log()")
+    compiled = tick.compile_task(
+        "var x = 'abc' =~ /a+b/\nstream|from().measurement('m')|eval(lambda: x).as('y')")
+    assert compiled.vars["x"]["value"] is True
