@@ -20,7 +20,6 @@ from kapacitord_tw.gocompat import go_quote, path_clean, path_dir, path_join
 
 __all__ = [
     "ADMIN_USER",
-    "AuthorizationError",
     "PERMISSIONS",
     "Privilege",
     "PrivilegeMap",
@@ -50,13 +49,6 @@ class Privilege(enum.IntFlag):
     def name_of(mask: int) -> str:
         """Go's ``Privilege.String()``: a single known bit's name, anything else ``unknown``."""
         return _PRIVILEGE_NAMES.get(int(mask), "unknown")
-
-    @classmethod
-    def from_stored(cls, index: int) -> Privilege:
-        """A privilege from Kapacitor's persisted form (none=0 … all=4, §2.13)."""
-        if not 0 <= index <= 4:
-            raise ValueError(f"unknown Privilege {index}")
-        return cls(1 << index)
 
     def __str__(self) -> str:
         return Privilege.name_of(self)
@@ -161,20 +153,6 @@ def _to_privilege_map(value: Mapping | Iterable | None) -> PrivilegeMap:
     return PrivilegeMap(value or ())
 
 
-class AuthorizationError(Exception):
-    """A user lacks a privilege on a resource (Go's ``authError``)."""
-
-    def __init__(self, user_name: str, privilege: Privilege, resource: str) -> None:
-        super().__init__(user_name, privilege, resource)
-        self.user_name = user_name
-        self.missing_privilege = privilege
-        self.resource = resource
-
-    def __str__(self) -> str:
-        return (f'user {self.user_name} does not have "{Privilege.name_of(self.missing_privilege)}"'
-                f" privilege for resource {go_quote(self.resource)}")
-
-
 def authorization_error_message(user_name: str, privilege: Privilege, path: str) -> str:
     """The 403 text of the HTTP layer, which names the full request path (§2.3)."""
     return (f'user {user_name} does not have "{Privilege.name_of(privilege)}"'
@@ -217,21 +195,9 @@ class User:
                 return False
             current = path_dir(current)
 
-    def authorize_action(self, action_privilege: Privilege, resource: str) -> None:
-        """Like :meth:`authorize`, raising :class:`AuthorizationError` on denial."""
-        if not self.authorize(action_privilege, resource):
-            raise AuthorizationError(self.name, action_privilege, resource)
-
     def permissions(self) -> list[str]:
         """The permission strings the ``/users`` API shows for this user (§2.8)."""
         return permissions_from_privileges(self.privileges)
-
-    def privilege_lists(self) -> dict[str, list[Privilege]]:
-        """Privileges as Go's ``User.Privileges()`` returns them: single bits in ascending order."""
-        return {
-            resource: [p for p in Privilege if mask & p]
-            for resource, mask in self.privileges.items()
-        }
 
 
 #: The identity every request runs as when ``[http] auth-enabled = false``.
