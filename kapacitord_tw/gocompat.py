@@ -387,7 +387,7 @@ def _lower(c: str) -> str:
     return chr(ord(c) | 0x20) if c.isascii() else c
 
 
-def _underscore_ok(s: str) -> bool:
+def underscore_ok(s: str) -> bool:
     """Go's rule: '_' only between digits (a base prefix counts as a digit)."""
     saw = "^"
     i = 0
@@ -447,7 +447,7 @@ def _parse_uint_base0(s: str, bits: int) -> int:
         n = n * base + d
         if n > max_val:
             raise NumError("ParseUint", s0, RANGE, max_val)
-    if underscores and not _underscore_ok(s0):
+    if underscores and not underscore_ok(s0):
         raise NumError("ParseUint", s0, SYNTAX)
     return n
 
@@ -639,6 +639,33 @@ def format_duration(ns: int) -> str:
         if hours:
             text = f"{hours}h" + text
     return sign + text
+
+
+def format_float_v(value: float) -> str:
+    """Go's ``%v`` for a float64 (``strconv`` 'g', shortest): exponent form
+    when the exponent is below -4 or reaches the precision (6, or the
+    digit count for short integral values)."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == 0:
+        return "-0" if math.copysign(1.0, value) < 0 else "0"
+    dec = decimal.Decimal(repr(value)).normalize()
+    sign, digits, exponent = dec.as_tuple()
+    nd = len(digits)
+    dp = nd + exponent          # position of the decimal point
+    eprec = 6
+    if eprec > nd and nd >= dp:
+        eprec = nd
+    exp10 = dp - 1
+    if -4 <= exp10 < eprec:
+        return format(dec, "f")
+    mantissa = "".join(map(str, digits))
+    if len(mantissa) > 1:
+        mantissa = mantissa[0] + "." + mantissa[1:]
+    return "%s%se%s%02d" % ("-" if sign else "", mantissa,
+                            "-" if exp10 < 0 else "+", abs(exp10))
 
 
 # ---------------------------------------------------------------------------

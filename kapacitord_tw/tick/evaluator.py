@@ -17,7 +17,8 @@ from kapacitord_tw.tick.describer import (
     InvalidReference, capitalize_first, describe)
 from kapacitord_tw.tick.durations import Duration, go_duration_string
 from kapacitord_tw.tick.errors import TickEvalError
-from kapacitord_tw.tick.goerrors import GoPanic, at, go_quote
+from kapacitord_tw.gocompat import go_quote
+from kapacitord_tw.tick.goerrors import GoPanic, at
 from kapacitord_tw.tick.lexer import T
 from kapacitord_tw.tick.methods import (
     IMPLEMENTATIONS, NO_RESULT, generic_impl, lambda_expression)

@@ -18,7 +18,7 @@ from kapacitord_tw.tick import functions
 from kapacitord_tw.tick import syntax as ast
 from kapacitord_tw.tick.durations import Duration, go_duration_string
 from kapacitord_tw.tick.errors import TickEvalError
-from kapacitord_tw.tick.goerrors import go_quote
+from kapacitord_tw.gocompat import go_quote
 from kapacitord_tw.tick.gonum import (
     GoRuntimeError, float_div, float_to_int64, format_float_v, int_div,
     int_mod, wrap_int64)

@@ -12,10 +12,11 @@ import datetime
 import math
 import random
 
+from kapacitord_tw.gocompat import underscore_ok
 from kapacitord_tw.tick import bessel
 from kapacitord_tw.tick.durations import (
     Duration, InvalidDuration, format_duration, parse_duration)
-from kapacitord_tw.tick.goerrors import go_quote
+from kapacitord_tw.gocompat import go_quote
 from kapacitord_tw.tick.gonum import (
     GoRuntimeError, float_to_int64, format_float_f, format_v, wrap_int64)
 from kapacitord_tw.tick.values import (
@@ -469,29 +470,6 @@ _SPECIAL_FLOATS = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf,
                    "-infinity": -math.inf, "nan": math.nan}
 
 
-def _underscores_ok(text):
-    """Go's ``underscoreOK``: ``_`` only between digits (or after a base
-    prefix), as in Go number literals."""
-    body = text[1:] if text[:1] in "+-" else text
-    saw = "^"
-    i = 0
-    hexa = False
-    if len(body) >= 2 and body[0] == "0" and body[1].lower() in "box":
-        i, saw, hexa = 2, "0", body[1].lower() == "x"
-    for ch in body[i:]:
-        if "0" <= ch <= "9" or hexa and "a" <= ch.lower() <= "f":
-            saw = "0"
-        elif ch == "_":
-            if saw != "0":
-                return False
-            saw = "_"
-        elif saw == "_":
-            return False
-        else:
-            saw = "!"
-    return saw != "_"
-
-
 def _parse_float(text):
     """``strconv.ParseFloat(text, 64)`` with its error texts."""
     special = _SPECIAL_FLOATS.get(text.lower())
@@ -500,7 +478,7 @@ def _parse_float(text):
     body = text[1:] if text[:1] in "+-" else text
     if (not body or not body.isascii() or body != body.strip()
             or body[0] not in "0123456789."
-            or ("_" in body and not _underscores_ok(text))):
+            or ("_" in body and not underscore_ok(text))):
         raise _syntax("ParseFloat", text)
     plain = text.replace("_", "")
     try:

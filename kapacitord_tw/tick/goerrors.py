@@ -12,22 +12,6 @@ class GoPanic(Exception):
     """A Go panic inside a called method (recovered by evalFunc)."""
 
 
-def go_quote(text):
-    out = []
-    for ch in text:
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch.isprintable():
-            out.append(ch)
-        else:
-            out.append("\\x%02x" % ord(ch) if ord(ch) < 0x80 else ch)
-    return '"' + "".join(out) + '"'
-
-
 def at(position, message):
     return TickEvalError("line %d char %d: %s"
                          % (position.line, position.char, message))

@@ -8,6 +8,8 @@ with ``%v``; Python differs on all three, so the engine goes through here.
 import math
 from decimal import Decimal
 
+from kapacitord_tw.gocompat import format_float_v
+
 INT64_MIN = -(1 << 63)
 
 
@@ -69,33 +71,6 @@ def format_float_f(value):
         return "+Inf" if value > 0 else "-Inf"
     text = format(Decimal(repr(value)).normalize(), "f")
     return text
-
-
-def format_float_v(value):
-    """Go's ``%v`` for a float64 (``strconv`` 'g', shortest): exponent form
-    when the exponent is below -4 or reaches the precision (6, or the
-    digit count for short integral values)."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if value == 0:
-        return "-0" if math.copysign(1.0, value) < 0 else "0"
-    dec = Decimal(repr(value)).normalize()
-    sign, digits, exponent = dec.as_tuple()
-    nd = len(digits)
-    dp = nd + exponent          # position of the decimal point
-    eprec = 6
-    if eprec > nd and nd >= dp:
-        eprec = nd
-    exp10 = dp - 1
-    if -4 <= exp10 < eprec:
-        return format(dec, "f")
-    mantissa = "".join(map(str, digits))
-    if len(mantissa) > 1:
-        mantissa = mantissa[0] + "." + mantissa[1:]
-    return "%s%se%s%02d" % ("-" if sign else "", mantissa,
-                            "-" if exp10 < 0 else "+", abs(exp10))
 
 
 def format_v(value):

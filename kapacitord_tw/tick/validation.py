@@ -6,7 +6,7 @@ Messages are returned raw: Kapacitor reports them without a position.
 from kapacitord_tw.tick import syntax as ast
 from kapacitord_tw.tick.durations import Duration
 from kapacitord_tw.tick.errors import TickEvalError
-from kapacitord_tw.tick.goerrors import go_quote
+from kapacitord_tw.gocompat import go_quote
 from kapacitord_tw.tick.pipeline import CycleError
 from kapacitord_tw.tick.values import go_type_of
 

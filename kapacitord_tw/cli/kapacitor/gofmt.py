@@ -10,12 +10,11 @@ durations are the server's own (:mod:`kapacitord_tw.gocompat`), re-exported.
 from __future__ import annotations
 
 import datetime
-import decimal
 import json
-import math
 import re
 
 from kapacitord_tw.gocompat import format_duration as go_duration
+from kapacitord_tw.gocompat import format_float_v as go_float
 from kapacitord_tw.gocompat import go_quote
 
 __all__ = [
@@ -31,29 +30,6 @@ __all__ = [
     "parse_influxql_duration",
     "DurationError",
 ]
-
-
-def go_float(value: float) -> str:
-    """Format a float like Go's ``%v`` (shortest digits, ``%e`` past 1e+06)."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if value == 0:
-        return "-0" if math.copysign(1.0, value) < 0 else "0"
-    sign, digit_tuple, exponent = decimal.Decimal(repr(value)).normalize().as_tuple()
-    digits = "".join(str(d) for d in digit_tuple)
-    point = len(digits) + exponent  # position of the decimal point
-    exp10 = point - 1
-    prefix = "-" if sign else ""
-    if exp10 < -4 or exp10 >= 6:
-        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-        return "%s%se%s%02d" % (prefix, mantissa, "-" if exp10 < 0 else "+", abs(exp10))
-    if point <= 0:
-        return prefix + "0." + "0" * (-point) + digits
-    if point >= len(digits):
-        return prefix + digits + "0" * (point - len(digits))
-    return prefix + digits[:point] + "." + digits[point:]
 
 
 class DurationError(ValueError):
