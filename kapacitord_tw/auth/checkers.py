@@ -259,6 +259,8 @@ def _json_object(raw: bytes) -> dict:
         value = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"invalid character in JSON: {e}") from None
+    except RecursionError:  # deep nesting: a bad token, not a 500
+        raise ValueError("exceeded max depth") from None
     if not isinstance(value, dict):
         raise ValueError("json: cannot unmarshal into Go value of type map[string]interface {}")
     return value

@@ -3,7 +3,9 @@ Request bodies decoded the way Go's ``encoding/json`` decodes them into a
 struct (reference §1.8): first value only, unknown keys ignored, keys
 matched case-insensitively (exact match preferred, last one wins), ``null``
 leaves a field unset, and a wrong type or an unknown enumerated string is a
-decoding error (the handler's "invalid JSON").
+decoding error (the handler's "invalid JSON").  Nesting too deep for Python's
+recursive decoder is a decoding error too (Go's ``exceeded max depth``),
+never a ``RecursionError`` that would escape as a 500.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ _WHITESPACE = " \t\n\r"
 
 class BodyError(ValueError):
     """The body does not decode into the expected struct."""
+
+
+#: Go's ``encoding/json`` message for nesting past its depth limit.
+TOO_DEEP = "exceeded max depth"
 
 
 def _first_value(raw: bytes):
@@ -57,6 +63,15 @@ def decode_struct(raw: bytes, fields: Dict[str, Callable]) -> Dict[str, object]:
     converted value or raises ``BodyError``.  Fields given as ``null`` (or
     absent) are left out of the result.
     """
+    try:
+        return _decode_struct(raw, fields)
+    except RecursionError:
+        # Decoding, undoing the pairs hook and the field checkers all
+        # recurse: deep nesting anywhere is the client's bad body.
+        raise BodyError(TOO_DEEP) from None
+
+
+def _decode_struct(raw: bytes, fields: Dict[str, Callable]) -> Dict[str, object]:
     value = _first_value(raw)
     if value is None:
         return {}
