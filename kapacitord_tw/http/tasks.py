@@ -323,8 +323,32 @@ class TasksAPI(_TaskArea):
     def one_task(self, request, _rest=None):
         return self._one(request, TASKS_PATH, "task", bodies.TASK_BODY)
 
-    @defer.inlineCallbacks
     def _get(self, request, task_id: str):
+        task_id, slash, endpoint = task_id.partition("/")
+        if slash:
+            return self._output(request, task_id, endpoint)
+        return self._get_task(request, task_id)
+
+    def _output(self, request, task_id: str, endpoint: str):
+        """``GET /tasks/<id>/<httpOut name>``: the node's latest result, compact JSON.
+
+        Kapacitor registers this route while the task runs; otherwise the
+        request falls through to the task handler, which finds no task
+        named ``<id>/<name>``.
+        """
+        executing = self._master.executing(task_id)
+        output = None if executing is None else executing.outputs.get(endpoint)
+        if output is None:
+            raise APIError(404, "no task exists")
+        try:
+            body = gocompat.json_dumps(output.result())
+        except ValueError as e:
+            raise APIError(500, str(e)) from None
+        request.setHeader(b"Content-Type", b"application/json; charset=utf-8")
+        return body
+
+    @defer.inlineCallbacks
+    def _get_task(self, request, task_id: str):
         task = self._store.task(task_id)
         if task is None:
             raise APIError(404, "no task exists")

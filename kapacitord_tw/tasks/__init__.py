@@ -5,7 +5,7 @@
 runner it returns.
 """
 
-from kapacitord_tw.tasks.master import ExecutingTask, TaskMaster
+from kapacitord_tw.tasks.master import TaskMaster
 from kapacitord_tw.tasks.model import DBRP, DISABLED, ENABLED, Task, Template
 from kapacitord_tw.tasks.runner import TaskMasterService, TaskRunner
 from kapacitord_tw.tasks.scripts import MAX_SCRIPT_BYTES, ScriptError, Scripts
@@ -21,7 +21,6 @@ __all__ = [
     "DBRP",
     "DISABLED",
     "ENABLED",
-    "ExecutingTask",
     "MAX_SCRIPT_BYTES",
     "ScriptError",
     "Scripts",

@@ -21,6 +21,7 @@ from twisted.logger import Logger
 
 from kapacitord_tw import tick
 from kapacitord_tw.auth.workers import WorkersBusy
+from kapacitord_tw.engine.task import TaskStartError
 from kapacitord_tw.storage.errors import StoreError
 from kapacitord_tw.tasks.model import DBRP, Task, Template
 from kapacitord_tw.tasks.scripts import ScriptError, Scripts
@@ -44,7 +45,10 @@ class TaskRunner:
     def start(self, task: Task):
         """Compile and start ``task``; errback :class:`ScriptError` when it cannot run."""
         compiled = yield self.scripts.compile_task(task.script, task.vars)
-        self.master.start_task(task.id, compiled, [(d.db, d.rp) for d in task.dbrps])
+        try:
+            self.master.start_task(task.id, compiled, [(d.db, d.rp) for d in task.dbrps])
+        except TaskStartError as e:
+            raise ScriptError(str(e)) from None
         # Starting clears the last error, as Kapacitor's saveLastError(id, "").
         yield self.tasks.set_task_error(task.id, "")
         return None

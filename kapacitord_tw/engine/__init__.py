@@ -1,0 +1,1 @@
+"""The stream processing engine: messages, nodes, executing tasks and routing."""

@@ -1,0 +1,255 @@
+"""The shape every runtime node shares: receive, process, forward, count.
+
+A node's handlers (``point``, ``batch``, ``barrier``, ``delete_group``)
+return what to forward: ``None``, one message, or a list of messages, like
+Kapacitor's ``ForwardReceiver``.  The base class times the handler alone
+(``avg_exec_time_ns`` excludes the children), forwards the result to every
+child and counts it on the edge: points on stream edges, whole batches on
+batch edges.  A handler that raises :class:`NodeError` (or any exception)
+costs the message, not the task: the node's ``errors`` counter goes up and
+one line names the task and the node.
+
+:class:`GroupedNode` keeps one state object per group, created on the
+group's first message and dropped on :class:`DeleteGroup`, as Kapacitor's
+``GroupedConsumer`` does; ``working_cardinality`` is the number of groups.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Dict, List, Type
+
+from twisted.logger import Logger
+
+from kapacitord_tw.engine.messages import Barrier, Batch, DeleteGroup, Point
+from kapacitord_tw.tick import default_node_stats
+
+_perf_ns = time.perf_counter_ns
+
+#: type_name (Go struct name) -> node class
+NODE_TYPES: Dict[str, Type["Node"]] = {}
+
+
+def node_type(*type_names: str) -> Callable[[Type["Node"]], Type["Node"]]:
+    """Register a class as the runtime of the pipeline nodes named ``type_names``."""
+
+    def register(cls):
+        for name in type_names:
+            NODE_TYPES[name] = cls
+        return cls
+
+    return register
+
+
+class NodeError(Exception):
+    """A message could not be processed; the text is what Kapacitor logs."""
+
+
+class Node:
+    """A running pipeline node; ``spec`` is its :class:`~kapacitord_tw.tick.pipeline.PipelineNode`."""
+
+    log = Logger(namespace="kapacitord_tw.engine")
+
+    def __init__(self, spec, task):
+        self.spec = spec
+        self.name = spec.name
+        self.task = task
+        self.props = spec.properties
+        self.children: List[Node] = []
+        #: messages sent to each child (same order as ``children``)
+        self.edge_counts: List[int] = []
+        self.batch_edges = spec.provides == "batch"
+        self.errors = 0
+        self.quiet = bool(self.props.get("QuietFlag", False))
+        #: this node's own counters (alerts_triggered, fields_defaulted ...)
+        self.counters: Dict[str, int] = {
+            k: 0 for k in default_node_stats(spec.type_name)
+            if k not in ("avg_exec_time_ns", "errors", "working_cardinality")
+        }
+        self._exec_ns = 0
+        self._exec_count = 0
+        self._suppressed = 0
+        self._log_window = -1.0
+        self._logged_in_window = 0
+
+    # ---------------------------------------------------------------- wiring
+
+    def link(self, child: "Node") -> None:
+        self.children.append(child)
+        self.edge_counts.append(0)
+
+    def start(self) -> None:
+        """Called once the whole graph is linked (timers, files, routes)."""
+
+    def stop(self) -> None:
+        """Called when the task stops; release what ``start`` took."""
+
+    # ------------------------------------------------------------ messages
+
+    def receive(self, msg) -> None:
+        started = _perf_ns()
+        try:
+            kind = type(msg)
+            if kind is Point:
+                out = self.point(msg)
+            elif kind is Batch:
+                out = self.batch(msg)
+            elif kind is Barrier:
+                out = self.barrier(msg)
+            elif kind is DeleteGroup:
+                out = self.delete_group(msg)
+            else:  # pragma: no cover - programming error
+                raise NodeError(f"unexpected message {kind.__name__}")
+        except NodeError as e:
+            self._count_time(started)
+            self.error(str(e))
+            return
+        except Exception as e:  # a bug in a node must not stop the task
+            self._count_time(started)
+            self.errors += 1
+            self.log.failure("task {task} node {node}: internal error processing message",
+                             task=self.task.id, node=self.name)
+            return
+        self._count_time(started)
+        if out is not None:
+            if type(out) is list:
+                for m in out:
+                    self.forward(m)
+            else:
+                self.forward(out)
+
+    def _count_time(self, started: int) -> None:
+        self._exec_ns += _perf_ns() - started
+        self._exec_count += 1
+
+    def forward(self, msg) -> None:
+        """Send ``msg`` to every child, counting it on the edges."""
+        counted = type(msg) is (Batch if self.batch_edges else Point)
+        counts = self.edge_counts
+        for i, child in enumerate(self.children):
+            if counted:
+                counts[i] += 1
+            child.receive(msg)
+
+    # Default handlers: data a node does not handle is an error, control
+    # messages pass through.
+
+    def point(self, p: Point):
+        raise NodeError(f"{self.spec.desc} does not support stream data")
+
+    def batch(self, b: Batch):
+        raise NodeError(f"{self.spec.desc} does not support batch data")
+
+    def barrier(self, b: Barrier):
+        return b
+
+    def delete_group(self, d: DeleteGroup):
+        return d
+
+    # ------------------------------------------------------------ errors
+
+    def error(self, message: str) -> None:
+        """Count a failed message and log it (at most a few lines a second per node)."""
+        self.errors += 1
+        if self.quiet:
+            return
+        now = self.task.clock.seconds()
+        if now - self._log_window >= 1.0:
+            if self._suppressed:
+                self.log.error("task {task} node {node}: {count} more errors not logged",
+                               task=self.task.id, node=self.name, count=self._suppressed)
+            self._log_window, self._logged_in_window, self._suppressed = now, 0, 0
+        if self._logged_in_window < 10:
+            self._logged_in_window += 1
+            self.log.error("task {task} node {node}: {error}",
+                           task=self.task.id, node=self.name, error=message)
+        else:
+            self._suppressed += 1
+
+    # ------------------------------------------------------------- stats
+
+    @property
+    def cardinality(self) -> int:
+        return 0
+
+    def stats(self) -> Dict[str, int]:
+        """Kapacitor's stat map for this node, without collected/emitted."""
+        values = dict(self.counters)
+        values["errors"] = self.errors
+        values["working_cardinality"] = self.cardinality
+        values["avg_exec_time_ns"] = (self._exec_ns // self._exec_count
+                                      if self._exec_count else 0)
+        return values
+
+
+class GroupedNode(Node):
+    """A node with one state object per group (``edge.GroupedConsumer``).
+
+    Subclasses implement :meth:`new_group`, returning an object with the
+    handlers they need (``point``/``batch``/``barrier``/``delete_group``);
+    missing ones fall back to the node's defaults.
+    """
+
+    def __init__(self, spec, task):
+        super().__init__(spec, task)
+        self.groups: Dict[str, object] = {}
+
+    @property
+    def cardinality(self) -> int:
+        return len(self.groups)
+
+    def new_group(self, first):
+        raise NotImplementedError
+
+    def _group(self, msg):
+        g = self.groups.get(msg.group)
+        if g is None:
+            g = self.groups[msg.group] = self.new_group(msg)
+        return g
+
+    def point(self, p: Point):
+        g = self._group(p)
+        handler = getattr(g, "point", None)
+        if handler is None:
+            return Node.point(self, p)
+        return handler(p)
+
+    def batch(self, b: Batch):
+        g = self._group(b)
+        handler = getattr(g, "batch", None)
+        if handler is None:
+            return Node.batch(self, b)
+        return handler(b)
+
+    def barrier(self, b: Barrier):
+        g = self._group(b)
+        handler = getattr(g, "barrier", None)
+        return b if handler is None else handler(b)
+
+    def delete_group(self, d: DeleteGroup):
+        g = self.groups.pop(d.group, None)
+        if g is not None:
+            handler = getattr(g, "delete_group", None)
+            if handler is not None:
+                return handler(d)
+        return d
+
+
+def prop(node: Node, name: str, default=None):
+    """A pipeline property, or ``default`` when the script did not set it."""
+    value = node.props.get(name)
+    return default if value is None else value
+
+
+def duration_ns(value) -> int:
+    """A pipeline duration property as nanoseconds (0 when unset)."""
+    if value is None:
+        return 0
+    return int(getattr(value, "nanoseconds", value))
+
+
+def lambda_evaluator(lambda_node):
+    """A fresh evaluator of a TICKscript lambda (its own stateful-function state)."""
+    from kapacitord_tw.engine.lambdas import compile_lambda
+
+    return compile_lambda(lambda_node).new_evaluator()

@@ -1,0 +1,143 @@
+"""Where points enter a task and get their groups: ``stream``, ``from`` and ``groupBy``."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+from kapacitord_tw.engine.messages import Batch, Dimensions, go_round, go_truncate
+from kapacitord_tw.engine.node import Node, duration_ns, lambda_evaluator, node_type, prop
+
+
+def tag_names(dimensions, excluded=()) -> Tuple[bool, Tuple[str, ...]]:
+    """``determineTagNames``: (all tags?, the named tags sorted, minus ``excluded``)."""
+    every = False
+    names: List[str] = []
+    for d in dimensions or ():
+        if isinstance(d, str):
+            names.append(d)
+        else:  # a StarNode
+            every = True
+    names.sort()
+    return every, tuple(n for n in names if n not in excluded)
+
+
+def group_tag_names(tags: Dict[str, str], every: bool, names: Tuple[str, ...],
+                    excluded=()) -> Tuple[str, ...]:
+    """``computeTagNames``: a point's dimension tags."""
+    if every:
+        return tuple(k for k in sorted(tags) if k not in excluded)
+    return names
+
+
+@node_type("StreamNode")
+class StreamNode(Node):
+    """``stream``: every point of the task's dbrps, as written."""
+
+    def point(self, p):
+        return p
+
+
+@node_type("FromNode")
+class FromNode(Node):
+    """``from()``: filters by database, retention policy, measurement and ``where``; sets the groups."""
+
+    def __init__(self, spec, task):
+        super().__init__(spec, task)
+        self.database = prop(self, "Database", "")
+        self.retention_policy = prop(self, "RetentionPolicy", "")
+        self.measurement = prop(self, "Measurement", "")
+        self.truncate = duration_ns(self.props.get("Truncate"))
+        self.round = duration_ns(self.props.get("Round"))
+        self.by_name = bool(prop(self, "GroupByMeasurementFlag", False))
+        self.every_tag, self.tag_names = tag_names(self.props.get("Dimensions"))
+        self.fixed_dimensions: Optional[Dimensions] = (
+            None if self.every_tag else Dimensions(self.by_name, self.tag_names))
+        lam = self.props.get("Lambda")
+        self.where = lambda_evaluator(lam) if lam is not None else None
+
+    def point(self, p):
+        if self.database and p.database != self.database:
+            return None
+        if self.retention_policy and p.retention_policy != self.retention_policy:
+            return None
+        if self.measurement and p.name != self.measurement:
+            return None
+        if self.where is not None:
+            try:
+                if not self.where.predicate(p.time, p.fields, p.tags):
+                    return None
+            except Exception as e:  # Kapacitor logs the error and drops the point
+                self.error(f"failed to evaluate WHERE expression: {e}")
+                return None
+        when = p.time
+        if self.truncate:
+            when = go_truncate(when, self.truncate)
+        if self.round:
+            when = go_round(when, self.round)
+        dims = self.fixed_dimensions
+        if dims is None:
+            dims = Dimensions(self.by_name, group_tag_names(p.tags, True, ()))
+        if when == p.time and dims == p.dimensions:
+            return p
+        return p.evolve(time=when, dimensions=dims)
+
+
+@node_type("GroupByNode")
+class GroupByNode(Node):
+    """``groupBy()``: regroups points at once; batches are regrouped and held
+    until a batch with a later time (or a barrier) arrives, as in Kapacitor."""
+
+    def __init__(self, spec, task):
+        super().__init__(spec, task)
+        self.excluded = tuple(self.props.get("ExcludedDimensions") or ())
+        self.every_tag, self.tag_names = tag_names(self.props.get("Dimensions"), self.excluded)
+        self.by_name = bool(prop(self, "ByMeasurementFlag", False))
+        self.pending: Dict[str, Batch] = {}
+        self.last_time: Optional[int] = None
+
+    @property
+    def cardinality(self) -> int:
+        return len(self.pending)
+
+    def point(self, p):
+        dims = Dimensions(
+            p.dimensions.by_name or self.by_name,
+            group_tag_names(p.tags, self.every_tag, self.tag_names, self.excluded))
+        return p.evolve(dimensions=dims)
+
+    def batch(self, b: Batch):
+        out = self._flush(b.tmax)
+        by_name = b.by_name or self.by_name
+        for bp in b.points:
+            names = group_tag_names(bp.tags, self.every_tag, self.tag_names, self.excluded)
+            tags = {t: bp.tags.get(t, "") for t in names}
+            probe = Batch(b.name, tags, by_name, b.tmax, [])
+            group = self.pending.get(probe.group)
+            if group is None:
+                group = self.pending[probe.group] = probe
+            group.points.append(bp)
+        return out
+
+    def barrier(self, b):
+        out = self._flush(b.time)
+        out.append(b)
+        return out
+
+    def delete_group(self, d):
+        self.pending.pop(d.group, None)
+        return d
+
+    def _flush(self, when: int) -> list:
+        if when == self.last_time:
+            return []
+        self.last_time = when
+        out = []
+        for group in self.pending.values():
+            group.points.sort(key=_time_of)
+            out.append(group)
+        self.pending = {}
+        return out
+
+
+def _time_of(bp) -> int:
+    return bp.time

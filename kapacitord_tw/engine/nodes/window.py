@@ -1,0 +1,130 @@
+"""``window()``: buffers each group's points and emits them as batches.
+
+By time (``period``/``every``/``align``/``fillPeriod``) the window is driven
+by point times, never the wall clock; by count (``periodCount``/
+``everyCount``) by the number of points.  A window holds only
+``(time, fields, tags)`` per point, shared with the points it came from, so
+a buffered point costs a small tuple-like object and no copies.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from kapacitord_tw.engine.messages import Batch, BatchPoint, go_truncate
+from kapacitord_tw.engine.node import GroupedNode, NodeError, duration_ns, node_type, prop
+
+
+@node_type("WindowNode")
+class WindowNode(GroupedNode):
+    def __init__(self, spec, task):
+        super().__init__(spec, task)
+        self.period = duration_ns(self.props.get("Period"))
+        self.every = duration_ns(self.props.get("Every"))
+        self.period_count = int(prop(self, "PeriodCount", 0))
+        self.every_count = int(prop(self, "EveryCount", 0))
+        self.align = bool(prop(self, "AlignFlag", False))
+        self.fill_period = bool(prop(self, "FillPeriodFlag", False))
+        if self.period == 0 and self.period_count == 0:
+            raise NodeError("window node must have either a non zero period or non zero period count")
+
+    def new_group(self, first):
+        if self.period:
+            return _TimeWindow(self, first)
+        return _CountWindow(self, first)
+
+    def batch(self, b):
+        raise NodeError("window does not support batch data")
+
+
+class _TimeWindow:
+    __slots__ = ("node", "name", "tags", "by_name", "group", "next_emit", "buf")
+
+    def __init__(self, node: WindowNode, first):
+        self.node = node
+        self.name = first.name if hasattr(first, "name") else ""
+        self.tags = first.group_tags()
+        self.by_name = first.dimensions.by_name
+        self.group = first.group
+        t = first.time
+        period, every = node.period, node.every
+        if node.fill_period:
+            nxt = t + period
+            if node.align:
+                first_period = nxt
+                nxt = go_truncate(nxt, every)
+                if not nxt > first_period:
+                    nxt += every
+        else:
+            nxt = t + every
+            if node.align:
+                nxt = go_truncate(nxt, every)
+        self.next_emit = nxt
+        self.buf = deque()
+
+    def _purge(self, oldest: int, inclusive: bool) -> None:
+        buf = self.buf
+        if inclusive:
+            while buf and buf[0].time < oldest:
+                buf.popleft()
+        else:
+            while buf and buf[0].time <= oldest:
+                buf.popleft()
+
+    def _batch(self, tmax: int) -> Batch:
+        return Batch(self.name, self.tags, self.by_name, tmax, list(self.buf), group=self.group)
+
+    def _advance(self, t: int):
+        node = self.node
+        if node.every == 0:
+            if t >= self.next_emit:
+                self._purge(t - node.period, False)
+                self.next_emit = t
+                return self._batch(t)
+            return None
+        if t >= self.next_emit:
+            self._purge(self.next_emit - node.period, True)
+            out = self._batch(self.next_emit)
+            nxt = t + node.every
+            if node.align:
+                nxt = go_truncate(nxt, node.every)
+            self.next_emit = nxt
+            return out
+        return None
+
+    def point(self, p):
+        bp = BatchPoint(p.time, p.fields, p.tags)
+        if self.node.every == 0:
+            self.buf.append(bp)
+            return self._advance(p.time)
+        out = self._advance(p.time)
+        self.buf.append(bp)
+        return out
+
+    def barrier(self, b):
+        out = self._advance(b.time)
+        return b if out is None else [out, b]
+
+
+class _CountWindow:
+    __slots__ = ("node", "name", "tags", "by_name", "group", "buf", "count", "next_emit")
+
+    def __init__(self, node: WindowNode, first):
+        self.node = node
+        self.name = first.name if hasattr(first, "name") else ""
+        self.tags = first.group_tags()
+        self.by_name = first.dimensions.by_name
+        self.group = first.group
+        self.buf = deque(maxlen=node.period_count)
+        self.count = 0
+        self.next_emit = node.period_count if node.fill_period else node.every_count
+
+    def point(self, p):
+        self.buf.append(BatchPoint(p.time, p.fields, p.tags))
+        self.count += 1
+        if self.count == self.next_emit:
+            self.next_emit += self.node.every_count
+            points = list(self.buf)
+            return Batch(self.name, self.tags, self.by_name, points[-1].time, points,
+                         group=self.group)
+        return None

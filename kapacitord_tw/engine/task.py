@@ -1,0 +1,178 @@
+"""An executing task: the runtime nodes of one compiled pipeline, linked.
+
+The compiled :class:`~kapacitord_tw.tick.pipeline.Pipeline` is the only
+description of what to build: each ``PipelineNode`` becomes the node class
+registered for its Go type name, linked to its children in script order.
+The task counts what crosses each edge and reports Kapacitor's stats and
+executing DOT from those counts.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterable, List, Optional, Tuple
+
+from twisted.logger import Logger
+
+from kapacitord_tw import tick
+from kapacitord_tw.engine import nodes as _nodes  # noqa: F401  (registers node types)
+from kapacitord_tw.engine.node import NODE_TYPES, Node, NodeError
+
+
+class UnsupportedNode(Node):
+    """A node type the engine does not run yet: it counts what reaches it and emits nothing."""
+
+    def point(self, p):
+        return None
+
+    def batch(self, b):
+        return None
+
+
+class TaskStartError(Exception):
+    """A node could not be built (Kapacitor's ``failed to create node``)."""
+
+
+class TaskExecution:
+    """One running task; ``clock`` is the reactor (``seconds``, ``callLater``)."""
+
+    log = Logger(namespace="kapacitord_tw.engine")
+
+    def __init__(self, task_id: str, compiled, dbrps: Iterable[Tuple[str, str]], clock,
+                 started_at: Optional[float] = None, services=None):
+        self.id = task_id
+        self.compiled = compiled
+        self.type = compiled.type
+        self.dbrps = frozenset(dbrps)
+        self.clock = clock
+        self.services = services
+        self.outputs: Dict[str, Node] = {}
+        self.nodes: Dict[str, Node] = {}
+        self.unsupported: List[str] = []
+        pipeline = compiled.pipeline
+        for spec in pipeline.nodes:
+            cls = NODE_TYPES.get(spec.type_name)
+            if cls is None:
+                cls = UnsupportedNode
+                self.unsupported.append(spec.type_name)
+            try:
+                self.nodes[spec.name] = cls(spec, self)
+            except NodeError as e:
+                raise TaskStartError(f"failed to create {spec.name} node: {e}") from None
+        for spec in pipeline.nodes:
+            parent = self.nodes[spec.name]
+            for child in spec.children:
+                parent.link(self.nodes[child])
+        self.sources = [self.nodes[name] for name in pipeline.sources]
+        self.stream_source = next(
+            (n for n in self.sources if n.spec.type_name == "StreamNode"), None)
+        self.measurements = _measurements(pipeline)
+        self.received = 0
+        self.stopped = False
+        self.throughput = 0.0
+        self._sampled = 0
+        self._sampled_at = started_at
+        if self.unsupported:
+            self.log.warn("task {task}: node types not run by this engine yet: {types}",
+                          task=task_id, types=", ".join(sorted(set(self.unsupported))))
+
+    # ------------------------------------------------------------ life
+
+    def start(self) -> None:
+        for node in self.nodes.values():
+            node.start()
+
+    def stop(self) -> None:
+        self.stopped = True
+        for node in self.nodes.values():
+            try:
+                node.stop()
+            except Exception:
+                self.log.failure("task {task} node {node}: error while stopping",
+                                 task=self.id, node=node.name)
+
+    def register_output(self, endpoint: str, node: Node) -> None:
+        self.outputs[endpoint] = node
+
+    # ------------------------------------------------------------ data
+
+    def feed(self, points) -> None:
+        """Deliver engine points (already routed to this task) to the stream source."""
+        source = self.stream_source
+        if source is None:
+            return
+        self.received += len(points)
+        receive = source.receive
+        for p in points:
+            receive(p)
+
+    @property
+    def source_collected(self) -> int:
+        source = self.stream_source or (self.sources[0] if self.sources else None)
+        return 0 if source is None else self._collected(source)
+
+    def sample(self, now: float) -> None:
+        """Points per second at the source since the previous sample."""
+        current = self.source_collected
+        elapsed = now - self._sampled_at if self._sampled_at is not None else 0
+        if elapsed > 0:
+            self.throughput = (current - self._sampled) / elapsed
+        self._sampled, self._sampled_at = current, now
+
+    # ------------------------------------------------------------ stats
+
+    def _collected(self, node: Node) -> int:
+        if node is self.stream_source:
+            return self.received
+        total = 0
+        for parent_name in node.spec.parents:
+            parent = self.nodes[parent_name]
+            for child, count in zip(parent.children, parent.edge_counts):
+                if child is node:
+                    total += count
+        return total
+
+    def edges(self) -> Dict[Tuple[str, str], int]:
+        return {(node.name, child.name): count
+                for node in self.nodes.values()
+                for child, count in zip(node.children, node.edge_counts)}
+
+    def execution_stats(self) -> dict:
+        """``{"task-stats": …, "node-stats": …}`` with Go's (sorted) map keys."""
+        node_stats = {}
+        for name in sorted(self.nodes):
+            node = self.nodes[name]
+            values = node.stats()
+            values["collected"] = self._collected(node)
+            values["emitted"] = sum(node.edge_counts)
+            node_stats[name] = {k: values[k] for k in sorted(values)}
+        return {"task-stats": {"throughput": float(self.throughput)}, "node-stats": node_stats}
+
+    def runtime_stats(self) -> "tick.RuntimeStats":
+        return tick.RuntimeStats(
+            nodes={name: node.stats() for name, node in self.nodes.items()},
+            edges=self.edges(),
+            throughput=float(self.throughput),
+        )
+
+    def dot(self, labels: bool = False) -> str:
+        return self.compiled.dot(self.id, stats=self.runtime_stats(), labels=labels)
+
+
+def _measurements(pipeline) -> Optional[frozenset]:
+    """The measurements a stream task can use, or ``None`` for any.
+
+    Only when every ``from()`` under ``stream`` names a measurement can the
+    router skip the others; any node reading ``stream`` directly (or a
+    ``from()`` without a measurement) needs them all.
+    """
+    wanted = set()
+    for spec in pipeline.nodes:
+        if spec.type_name != "StreamNode":
+            continue
+        for child_name in spec.children:
+            child = pipeline.node(child_name)
+            measurement = child.properties.get("Measurement") if child.type_name == "FromNode" else None
+            if not measurement:
+                return None
+            wanted.add(measurement)
+    return frozenset(wanted)
