@@ -19,6 +19,7 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from kapacitord_tw import audit
 from kapacitord_tw.auth import credentials as creds
 from kapacitord_tw.auth.checkers import AUTHORIZATION_FAILED, Throttled
 from kapacitord_tw.auth.privileges import (
@@ -112,6 +113,7 @@ class Guard:
         if failure.check(Throttled):
             self._stats.incr("auth_fail")
             wait = failure.value.retry_after
+            audit.login_throttled(parsed.username, creds.client_host(request), wait)
             request.setHeader(b"Retry-After", str(wait).encode("ascii"))
             return APIError(429, f"too many failed logins, retry after {wait}s", pretty=False)
         if failure.check(WorkersBusy):
@@ -125,11 +127,8 @@ class Guard:
             return failure
         if parsed.kind == creds.PASSWORD:
             self._stats.incr("auth_fail")
-        self.log.info(
-            "authentication failed for {username} from {client}: {reason}",
-            username=parsed.username or parsed.kind,
-            client=creds.client_host(request),
-            reason=message,
+        audit.login_failed(
+            parsed.username, creds.client_host(request), _credentials_kind(parsed), message
         )
         # Returned, not raised: a refusal storm must not pay for a
         # traceback-carrying Failure per request.
@@ -165,6 +164,13 @@ def _fire(d: Deferred, result) -> None:
         d.errback(result)
     else:
         d.callback(result)
+
+
+def _credentials_kind(parsed) -> str:
+    """How the client sent its credentials, for the audit line."""
+    if parsed.kind == creds.PASSWORD:
+        return "basic" if parsed.from_basic_header else "query"
+    return parsed.kind
 
 
 def _avatar(result) -> User:

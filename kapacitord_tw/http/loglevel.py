@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from klein import Klein
-from twisted.logger import Logger
 
+from kapacitord_tw import audit
+from kapacitord_tw.auth.credentials import client_host
 from kapacitord_tw.http import jsonbody
 from kapacitord_tw.http.area import Area, install_error_handlers
 from kapacitord_tw.http.errors import APIError, no_content
+from kapacitord_tw.http.root import request_user
+from kapacitord_tw.logs import level_name
 
 ACCEPTED = ("DEBUG", "INFO", "ERROR")
 
 
 class LogLevelAPI(Area):
     app = install_error_handlers(Klein())
-    log = Logger()
     mux = (("POST", "/loglevel", {}),)
 
     def __init__(self, control):
@@ -29,6 +31,9 @@ class LogLevelAPI(Area):
         level = body.get("level", "")
         if level.upper() not in ACCEPTED:
             raise APIError(400, "invalid log level")
+        previous = level_name(self._control.level)
         self._control.set_level(level)
-        self.log.info("log level set to {new_level}", new_level=level.upper())
+        audit.log_level_changed(
+            level.upper(), previous, request_user(request).name, client_host(request)
+        )
         return no_content(request)

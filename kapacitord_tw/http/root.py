@@ -38,6 +38,8 @@ CORS_HEADERS = (
 # Go's htmlReplacer, used by http.Redirect for the link in the body.
 _HTML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}
 _PREVIEW_PATTERN = PREVIEW + "/"
+#: ``scheme://authority`` of an absolute-form request target.
+_ABSOLUTE_FORM = re.compile(rb"^[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*")
 
 
 class _GoGzip(GzipEncoderFactory):
@@ -88,6 +90,13 @@ class KapacitorRoot(Resource):
         return self._serve(request, method, path)
 
     def _redirect(self, request, method: str, cleaned: str):
+        absolute = _ABSOLUTE_FORM.match(request.path)
+        if absolute is not None:
+            # Go serves ``GET http://user:pw@host/p`` at ``/p``: send the
+            # client there, never echoing the user-info (a password).
+            cleaned = clean_request_path(
+                unquote_to_bytes(request.path[absolute.end():] or b"/").decode(
+                    "utf-8", "surrogateescape"))
         # Go's URL path escaping: only these reserved characters stay as-is.
         location = quote(cleaned.encode("utf-8", "surrogateescape"), safe="/:@$&+,;=~")
         query = request.uri.partition(b"?")[2]
@@ -143,11 +152,12 @@ class KapacitorRoot(Resource):
             request.finish()
 
     def _authorized(self, user, request, method: str, path: str, route: Route):
+        # Set before authorizing, so the access log names the user of a 403.
+        request.setComponent(IUserAvatar, user)
         if route.authorize is not None:
             route.authorize(request, user)
         else:
             self._guard.authorize(user, method, path)
-        request.setComponent(IUserAvatar, user)
         if route.pattern == _PREVIEW_PATTERN:
             return self._preview(request, method, path)
         if route.direct is not None:

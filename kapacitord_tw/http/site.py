@@ -8,44 +8,26 @@ The ``Site``: Twisted's HTTP server with Kapacitor's habits and our limits.
 * request bodies are bounded by ``[http] max-body-size``: a larger
   ``Content-Length`` is refused with 413 before the body is read, and a
   chunked body that grows past the limit is refused the same way;
-* an access log event per request with the ``p`` query value redacted;
+* an access log event per request, never dropped, with the ``p`` query
+  value and URL user-info redacted and the authenticated user named
+  (``accesslog``);
 * graceful shutdown: stop accepting, close idle connections, let requests
   in flight finish for up to ``shutdown-timeout``, then abort the rest.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Set
-from urllib.parse import unquote_to_bytes
 
 from twisted.internet import defer
 from twisted.logger import Logger, LogLevel
 from twisted.web import http, server
 
-from kapacitord_tw.auth.credentials import client_host, parse_credentials, query_args
+from kapacitord_tw.auth.credentials import client_host
 from kapacitord_tw.gocompat import format_time
+from kapacitord_tw.http.accesslog import log_username, redact_uri
 from kapacitord_tw.http.errors import JSON_CONTENT_TYPE, error_body
-
-_QUERY_PAIR = re.compile(rb"(^|[&;])([^&;=]*)=[^&;]*")
-
-
-def _redact_pair(match) -> bytes:
-    # The key as the credential parser reads it, so ``%70=`` (which logs
-    # in just like ``p=``) is redacted too.
-    if unquote_to_bytes(match.group(2).replace(b"+", b" ")) != b"p":
-        return match.group(0)
-    return match.group(1) + match.group(2) + b"=[REDACTED]"
-
-
-def redact_uri(uri: bytes) -> bytes:
-    """Replace any ``p=`` query value, as Kapacitor's access log does."""
-    path, sep, query = uri.partition(b"?")
-    if not sep:
-        return uri
-    return path + sep + _QUERY_PAIR.sub(_redact_pair, query)
-
 
 class KapacitorRequest(server.Request):
     """A request that enforces the body limit while the body arrives."""
@@ -175,18 +157,23 @@ class KapacitorSite(server.Site):
             return
         started = request._started
         duration = time.monotonic() - started if started is not None else 0.0
+        try:
+            username = log_username(request)
+        except Exception:
+            # A line without its user beats no line at all.
+            username = "-"
         self.log_events.info(
             "http request",
             service="http",
             host=client_host(request) or "-",
-            username=_log_username(request),
-            method=request.method.decode("latin-1"),
-            uri=redact_uri(request.uri).decode("latin-1"),
-            protocol=request.clientproto.decode("latin-1"),
+            username=username,
+            method=_text(request.method),
+            uri=_text(redact_uri(request.uri)),
+            protocol=_text(request.clientproto),
             status=request.code,
-            referer=(request.getHeader(b"Referer") or b"-").decode("latin-1"),
-            user_agent=(request.getHeader(b"User-Agent") or b"-").decode("latin-1"),
-            request_id=(request.responseHeaders.getRawHeaders(b"Request-Id") or [b""])[0].decode("latin-1"),
+            referer=_text(request.getHeader(b"Referer") or b"-"),
+            user_agent=_text(request.getHeader(b"User-Agent") or b"-"),
+            request_id=_text((request.responseHeaders.getRawHeaders(b"Request-Id") or [b""])[0]),
             start=format_time(request._started_ns or time.time_ns()),
             duration=f"{duration * 1000:.3f}ms",
         )
@@ -229,12 +216,7 @@ class KapacitorSite(server.Site):
         return all_done.addBoth(finished)
 
 
-def _log_username(request) -> str:
-    """Kapacitor's order for the log: the ``u`` query value, then Basic."""
-    user = (query_args(request).get(b"u") or [b""])[0]
-    if user:
-        return user.decode("utf-8", "surrogateescape")
-    parsed = parse_credentials(request)
-    if parsed is None or not parsed.username:
-        return "-"
-    return parsed.username
+def _text(raw: bytes) -> str:
+    """Bytes from the wire as text; bytes that are not UTF-8 stay
+    recognisable (the log writes them as ``\\xNN``)."""
+    return raw.decode("utf-8", "surrogateescape")

@@ -21,9 +21,9 @@ from klein import Klein
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from kapacitord_tw import gocompat
+from kapacitord_tw import audit, gocompat
 from kapacitord_tw.auth.checkers import BCRYPT_MAX_PASSWORD, hash_password
-from kapacitord_tw.auth.credentials import query_args
+from kapacitord_tw.auth.credentials import client_host, query_args
 from kapacitord_tw.auth.guard import forbidden
 from kapacitord_tw.auth.privileges import (
     PERMISSIONS,
@@ -106,6 +106,11 @@ def _int_param(args: dict, name: str, default: int) -> int:
             400, f"invalid {name} parameter {gocompat.go_quote(text)} must not be negative"
         )
     return value
+
+
+def _actor(request) -> tuple:
+    """(who, from where) made the change, for the audit line."""
+    return request_user(request).name, client_host(request)
 
 
 class UsersAPI(Area):
@@ -198,7 +203,7 @@ class UsersAPI(Area):
         created = yield self._userdb.create(user)
         if not created:
             raise APIError(409, f"user {name} already exists")
-        self.log.info("user {name} created type={type}", name=name, type=user_type(user))
+        audit.user_created(name, user_type(user), user.permissions(), *_actor(request))
         return json_response(request, user_json(user))
 
     @app.route("/users/", methods=["GET", "PATCH", "DELETE"])
@@ -256,7 +261,14 @@ class UsersAPI(Area):
                 "[http] auth-enabled = true would lock everyone out",
             )
         yield self._userdb.replace(updated)
-        self.log.info("user {name} updated", name=name)
+        changed = [field for field, differs in (
+            ("password", hashed is not None),
+            ("type", updated.admin != current.admin),
+            ("permissions", updated.privileges != current.privileges),
+        ) if differs]
+        audit.user_updated(
+            name, changed, user_type(updated), updated.permissions(), *_actor(request)
+        )
         return json_response(request, user_json(updated))
 
     @defer.inlineCallbacks
@@ -269,7 +281,7 @@ class UsersAPI(Area):
             )
         existed = yield self._userdb.delete(name)
         if existed:
-            self.log.info("user {name} deleted", name=name)
+            audit.user_deleted(name, *_actor(request))
         return no_content(request)
 
     @app.route("/users", methods=["GET"])

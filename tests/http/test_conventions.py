@@ -369,7 +369,8 @@ def test_access_log_redacts_the_password(secured, access_log):
         assert "rootpw" not in repr(event)
 
 
-def test_access_log_names_the_u_query_user_before_the_basic_one(secured, access_log):
+def test_access_log_names_the_authenticated_user_not_the_u_query_one(secured, access_log):
+    """Kapacitor logs ``u`` first; we log whom the guard let in (issue #10 #9)."""
     secured.get(V1 + "/ping?u=alice", auth=ROOT)
     secured.get(V1 + "/ping?u=bob")
-    assert [e["username"] for e in access_log] == ["alice", "bob"]
+    assert [e["username"] for e in access_log] == ["root", "bob"]

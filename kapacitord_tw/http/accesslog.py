@@ -1,0 +1,109 @@
+"""
+The fields of the access-log line (reference §5.8), made safe to log.
+
+* ``uri``: the request target with any ``p`` query value replaced by
+  ``[REDACTED]`` (as Kapacitor does, ``%70=`` too) and the user-info of an
+  absolute-form target (``http://admin:secret@host/…``) removed;
+* ``username``: the user the guard authenticated; only when there is none
+  (a refused login, auth disabled) the name the client claimed — Basic, then
+  the ``u`` query value read as Go reads queries, then URL user-info — with
+  anything that looks like a ``p=`` pair inside it redacted.
+
+Lengths and escaping are the log formatter's job (``kapacitord_tw.logs``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+from urllib.parse import unquote_to_bytes
+
+from kapacitord_tw.auth.credentials import SUBSCRIPTION, parse_credentials
+from kapacitord_tw.auth.privileges import ADMIN_USER
+from kapacitord_tw.auth.realm import IUserAvatar
+
+_QUERY_PAIR = re.compile(rb"(^|[&;])([^&;=]*)=[^&;]*")
+#: ``scheme://`` and the user-info of an absolute-form target (up to the last
+#: ``@`` of the authority).
+_ABSOLUTE_FORM = re.compile(rb"^([A-Za-z][A-Za-z0-9+.\-]*://)(?:([^/?#]*)@)?")
+_BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+
+
+def _redact_pair(match) -> bytes:
+    # The key as the credential parser reads it, so ``%70=`` (which logs
+    # in just like ``p=``) is redacted too.
+    if unquote_to_bytes(match.group(2).replace(b"+", b" ")) != b"p":
+        return match.group(0)
+    return match.group(1) + match.group(2) + b"=[REDACTED]"
+
+
+def redact_query(query: bytes) -> bytes:
+    """Every ``p=`` value (``&`` or ``;`` separated) replaced by ``[REDACTED]``."""
+    return _QUERY_PAIR.sub(_redact_pair, query)
+
+
+def strip_userinfo(uri: bytes) -> bytes:
+    """An absolute-form target without its ``user:password@``."""
+    match = _ABSOLUTE_FORM.match(uri)
+    if match is None or match.group(2) is None:
+        return uri
+    return match.group(1) + uri[match.end():]
+
+
+def redact_uri(uri: bytes) -> bytes:
+    """The request target as logged: no ``p=`` value, no user-info."""
+    path, sep, query = strip_userinfo(uri).partition(b"?")
+    if not sep:
+        return path
+    return path + sep + redact_query(query)
+
+
+def _go_unescape(text: bytes) -> Optional[bytes]:
+    """Go's ``url.QueryUnescape``: ``None`` where Go reports an error."""
+    if _BAD_ESCAPE.search(text):
+        return None
+    return unquote_to_bytes(text.replace(b"+", b" "))
+
+
+def go_query_value(query: bytes, key: bytes) -> Optional[bytes]:
+    """The first value of *key* as Go's ``url.ParseQuery`` reads it: pairs
+    holding a ``;`` are dropped (Go 1.17+), so are badly escaped ones."""
+    for pair in query.split(b"&"):
+        if b";" in pair or not pair:
+            continue
+        raw_key, _, raw_value = pair.partition(b"=")
+        if _go_unescape(raw_key) != key:
+            continue
+        value = _go_unescape(raw_value)
+        if value is not None:
+            return value
+    return None
+
+
+def _userinfo_user(uri: bytes) -> bytes:
+    match = _ABSOLUTE_FORM.match(uri)
+    if match is None or match.group(2) is None:
+        return b""
+    return _go_unescape(match.group(2).partition(b":")[0]) or b""
+
+
+def claimed_username(request) -> str:
+    """The name the client gave (Basic, ``u``, URL user-info), ``""`` if none."""
+    parsed = parse_credentials(request)
+    if parsed is not None and parsed.username and (
+        parsed.from_basic_header or parsed.kind == SUBSCRIPTION
+    ):
+        name = parsed.username.encode("utf-8", "surrogateescape")
+    else:
+        query = request.uri.partition(b"?")[2]
+        name = go_query_value(query, b"u") or _userinfo_user(request.uri)
+    # Whatever the parsing, a ``p=`` pair glued to the name stays out.
+    return redact_query(name).decode("utf-8", "surrogateescape")
+
+
+def log_username(request) -> str:
+    """The authenticated user; else the claimed name; else ``-``."""
+    user = request.getComponent(IUserAvatar)
+    if user is not None and user is not ADMIN_USER:
+        return user.name
+    return claimed_username(request) or "-"
