@@ -2,8 +2,9 @@
 The fields of the access-log line (reference §5.8), made safe to log.
 
 * ``uri``: the request target with any ``p`` query value replaced by
-  ``[REDACTED]`` (as Kapacitor does, ``%70=`` too) and the user-info of an
-  absolute-form target (``http://admin:secret@host/…``) removed;
+  ``[REDACTED]`` (as Kapacitor does, ``%70=`` too; and inside a ``u`` value
+  that carries an escaped ``;p=…``), and the user-info of an absolute-form
+  target (``http://admin:secret@host/…``) removed;
 * ``username``: the user the guard authenticated; only when there is none
   (a refused login, auth disabled) the name the client claimed — Basic, then
   the ``u`` query value read as Go reads queries, then URL user-info — with
@@ -16,13 +17,13 @@ from __future__ import annotations
 
 import re
 from typing import Optional
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 from kapacitord_tw.auth.credentials import SUBSCRIPTION, parse_credentials
 from kapacitord_tw.auth.privileges import ADMIN_USER
 from kapacitord_tw.auth.realm import IUserAvatar
 
-_QUERY_PAIR = re.compile(rb"(^|[&;])([^&;=]*)=[^&;]*")
+_QUERY_PAIR = re.compile(rb"(^|[&;])([^&;=]*)=([^&;]*)")
 #: ``scheme://`` and the user-info of an absolute-form target (up to the last
 #: ``@`` of the authority).
 _ABSOLUTE_FORM = re.compile(rb"^([A-Za-z][A-Za-z0-9+.\-]*://)(?:([^/?#]*)@)?")
@@ -32,9 +33,16 @@ _BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 def _redact_pair(match) -> bytes:
     # The key as the credential parser reads it, so ``%70=`` (which logs
     # in just like ``p=``) is redacted too.
-    if unquote_to_bytes(match.group(2).replace(b"+", b" ")) != b"p":
-        return match.group(0)
-    return match.group(1) + match.group(2) + b"=[REDACTED]"
+    key = unquote_to_bytes(match.group(2).replace(b"+", b" "))
+    if key == b"p":
+        return match.group(1) + match.group(2) + b"=[REDACTED]"
+    if key == b"u":
+        # ``u=admin%3Bp%3Dsecret``: a password glued to the name, escaped.
+        name = _go_unescape(match.group(3)) or b""
+        redacted = redact_query(name)
+        if redacted != name:
+            return match.group(1) + match.group(2) + b"=" + quote_from_bytes(redacted).encode()
+    return match.group(0)
 
 
 def redact_query(query: bytes) -> bytes:
