@@ -78,6 +78,7 @@ class App:
     log_control: object = None
     bus: object = None
     tasks: object = None
+    engine: object = None
 
 
 def task_counts(store):
@@ -167,7 +168,9 @@ def build_app(
     for area in areas:
         for route in area.routes():
             routes.add(route)
-    root = KapacitorRoot(routes, guard, __version__, stats)
+    root = KapacitorRoot(
+        routes, guard, __version__, stats, cors_origins=config.http.cors_allowed_origins
+    )
     return App(
         config=config,
         reactor=reactor,
@@ -181,6 +184,7 @@ def build_app(
         log_control=log_control,
         bus=bus,
         tasks=tasks,
+        engine=tasks.master.engine,
     )
 
 
@@ -224,6 +228,8 @@ class HTTPService(Service):
             timeout=config.http.read_timeout / 1e9,
             reactor=app.reactor,
             log_control=app.log_control,
+            header_timeout=config.http.read_header_timeout / 1e9,
+            max_connections=config.http.max_connections,
         )
         self._endpoint = endpoint or make_endpoint(config, app.reactor)
         self.site.noisy = False

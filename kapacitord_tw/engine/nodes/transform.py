@@ -1,0 +1,455 @@
+"""Nodes that filter or rewrite points one at a time: ``where``, ``eval``,
+``default``, ``delete``, ``shift``, ``sample``, ``stateDuration``,
+``stateCount`` and ``changeDetect``.
+
+On a batch edge each works point by point and emits the batch with the
+points it kept (possibly none: Kapacitor still sends the empty batch).
+Per-group state (stateful lambda functions, sample counters, state
+trackers) lives in the group objects.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+from kapacitord_tw.engine.messages import Batch, BatchPoint, Dimensions, Point, go_truncate
+from kapacitord_tw.engine.node import (
+    GroupedNode, Node, NodeError, duration_ns, lambda_evaluator, node_type, prop)
+
+
+class _PerPointGroup:
+    """A group whose batch handling is its point handling applied to each point."""
+
+    def transform(self, time: int, fields: dict, tags: dict):
+        """``(fields, tags)`` to keep, or ``None`` to drop the point."""
+        raise NotImplementedError
+
+    def begin(self) -> None:
+        """A batch starts (state trackers reset here)."""
+
+    def point(self, p: Point):
+        out = self.transform(p.time, p.fields, p.tags)
+        if out is None:
+            return None
+        fields, tags = out
+        if fields is p.fields and tags is p.tags:
+            return p
+        if tags is p.tags:
+            return p.evolve(fields=fields)
+        return p.evolve(fields=fields, tags=tags)
+
+    def batch(self, b: Batch):
+        self.begin()
+        kept: List[BatchPoint] = []
+        for bp in b.points:
+            out = self.transform(bp.time, bp.fields, bp.tags)
+            if out is None:
+                continue
+            fields, tags = out
+            kept.append(bp if fields is bp.fields and tags is bp.tags
+                        else BatchPoint(bp.time, fields, tags))
+        return b.evolve(points=kept)
+
+
+# ----------------------------------------------------------------- where
+
+
+@node_type("WhereNode")
+class WhereNode(GroupedNode):
+    def __init__(self, spec, task):
+        super().__init__(spec, task)
+        self.lambda_node = self.props.get("Lambda")
+        if self.lambda_node is None:
+            raise NodeError("nil expression passed to WhereNode")
+        lambda_evaluator(self.lambda_node)  # compile errors surface at start
+
+    def new_group(self, first):
+        return _WhereGroup(self, lambda_evaluator(self.lambda_node))
+
+
+class _WhereGroup(_PerPointGroup):
+    __slots__ = ("node", "predicate")
+
+    def __init__(self, node, evaluator):
+        self.node = node
+        self.predicate = evaluator.predicate
+
+    def transform(self, time, fields, tags):
+        try:
+            if self.predicate(time, fields, tags):
+                return fields, tags
+        except Exception as e:
+            self.node.error(f"error while evaluating expression: {e}")
+        return None
+
+
+# ------------------------------------------------------------------ eval
+
+
+@node_type("EvalNode")
+class EvalNode(GroupedNode):
+    def __init__(self, spec, task):
+        super().__init__(spec, task)
+        self.lambdas = list(self.props.get("Lambdas") or ())
+        self.as_list = list(self.props.get("AsList") or ())
+        if len(self.as_list) != len(self.lambdas):
+            raise NodeError("must provide one name per expression via the 'As' property")
+        self.tags = set(self.props.get("TagsList") or ())
+        self.keep = bool(prop(self, "KeepFlag", False))
+        self.keep_list = list(self.props.get("KeepList") or ())
+        for lam in self.lambdas:
+            lambda_evaluator(lam)
+
+    def new_group(self, first):
+        return _EvalGroup(self, [lambda_evaluator(lam) for lam in self.lambdas])
+
+
+class _EvalGroup(_PerPointGroup):
+    __slots__ = ("node", "evaluators")
+
+    def __init__(self, node, evaluators):
+        self.node = node
+        self.evaluators = evaluators
+
+    def transform(self, time, fields, tags):
+        node = self.node
+        try:
+            return self._eval(node, time, fields, tags)
+        except Exception as e:
+            if not node.quiet:
+                node.error(f"error evaluating expression: {e}")
+            else:
+                node.errors += 1
+            return None
+
+    def _eval(self, node, time, fields, tags):
+        results: Dict[str, object] = {}
+        for name, ev in zip(node.as_list, self.evaluators):
+            # Earlier results are in scope for later expressions, unless a
+            # field or tag of the same name shadows them (Kapacitor's fillScope).
+            if results:
+                scope = {k: v for k, v in results.items() if k not in tags}
+                scope.update(fields)
+            else:
+                scope = fields
+            results[name] = ev.eval(time, scope, tags)
+        new_tags = tags
+        if node.tags:
+            new_tags = dict(tags)
+            for tag in node.tags:
+                value = results.get(tag)
+                if not isinstance(value, str):
+                    raise NodeError("result of a tag expression must be of type string, got %s"
+                                    % _go_type(value))
+                new_tags[tag] = value
+        if node.keep:
+            if node.keep_list:
+                new_fields = {}
+                for f in node.keep_list:
+                    if f in results:
+                        new_fields[f] = results[f]
+                    elif f in fields:
+                        new_fields[f] = fields[f]
+                    else:
+                        raise NodeError(f'cannot keep field "{f}", field does not exist')
+            else:
+                new_fields = dict(fields)
+                new_fields.update(results)
+        else:
+            new_fields = {name: results[name] for name in node.as_list if name not in node.tags}
+        return new_fields, new_tags
+
+
+def _go_type(value) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int64"
+    if isinstance(value, float):
+        return "float64"
+    return type(value).__name__
+
+
+# --------------------------------------------------------- default, delete
+
+
+@node_type("DefaultNode")
+class DefaultNode(Node):
+    def __init__(self, spec, task):
+        super().__init__(spec, task)
+        self.field_defaults = dict(self.props.get("Fields") or {})
+        self.tag_defaults = dict(self.props.get("Tags") or {})
+
+    def _defaults(self, fields, tags):
+        new_fields = fields
+        if fields is not None:
+            for k, v in self.field_defaults.items():
+                if fields.get(k) is None:
+                    if new_fields is fields:
+                        new_fields = dict(fields)
+                    new_fields[k] = v
+                    self.counters["fields_defaulted"] += 1
+        new_tags = tags
+        for k, v in self.tag_defaults.items():
+            if not tags.get(k):
+                if new_tags is tags:
+                    new_tags = dict(tags)
+                new_tags[k] = v
+                self.counters["tags_defaulted"] += 1
+        return new_fields, new_tags
+
+    def point(self, p):
+        fields, tags = self._defaults(p.fields, p.tags)
+        if fields is p.fields and tags is p.tags:
+            return p
+        return p.evolve(fields=fields, tags=tags)
+
+    def batch(self, b):
+        _, group_tags = self._defaults(None, b.tags)
+        points = []
+        for bp in b.points:
+            fields, tags = self._defaults(bp.fields, bp.tags)
+            points.append(bp if fields is bp.fields and tags is bp.tags
+                          else BatchPoint(bp.time, fields, tags))
+        if group_tags is b.tags:
+            return b.evolve(points=points)
+        return b.evolve(points=points, tags=group_tags)
+
+
+@node_type("DeleteNode")
+class DeleteNode(Node):
+    def __init__(self, spec, task):
+        super().__init__(spec, task)
+        self.fields = list(self.props.get("Fields") or ())
+        self.tags = list(self.props.get("Tags") or ())
+        self.tag_set = set(self.tags)
+
+    def _deletes(self, fields, tags):
+        new_fields = fields
+        if fields is not None:
+            for f in self.fields:
+                if f in fields:
+                    if new_fields is fields:
+                        new_fields = dict(fields)
+                    del new_fields[f]
+                    self.counters["fields_deleted"] += 1
+        new_tags = tags
+        for t in self.tags:
+            if t in tags:
+                if new_tags is tags:
+                    new_tags = dict(tags)
+                del new_tags[t]
+                self.counters["tags_deleted"] += 1
+        return new_fields, new_tags
+
+    def point(self, p):
+        fields, tags = self._deletes(p.fields, p.tags)
+        dims = p.dimensions
+        if any(t in self.tag_set for t in dims.tag_names):
+            dims = Dimensions(dims.by_name, tuple(t for t in dims.tag_names
+                                                  if t not in self.tag_set))
+        if fields is p.fields and tags is p.tags and dims is p.dimensions:
+            return p
+        return p.evolve(fields=fields, tags=tags, dimensions=dims)
+
+    def batch(self, b):
+        _, group_tags = self._deletes(None, b.tags)
+        points = []
+        for bp in b.points:
+            fields, tags = self._deletes(bp.fields, bp.tags)
+            points.append(bp if fields is bp.fields and tags is bp.tags
+                          else BatchPoint(bp.time, fields, tags))
+        if group_tags is b.tags:
+            return b.evolve(points=points)
+        return b.evolve(points=points, tags=group_tags)
+
+
+# ------------------------------------------------------------ shift, sample
+
+
+@node_type("ShiftNode")
+class ShiftNode(Node):
+    def __init__(self, spec, task):
+        super().__init__(spec, task)
+        self.shift = duration_ns(self.props.get("Shift"))
+        if self.shift == 0:
+            raise NodeError("invalid shift value: must be non zero duration")
+
+    def point(self, p):
+        return p.evolve(time=p.time + self.shift)
+
+    def batch(self, b):
+        s = self.shift
+        return b.evolve(tmax=b.tmax + s,
+                        points=[BatchPoint(bp.time + s, bp.fields, bp.tags) for bp in b.points])
+
+
+@node_type("SampleNode")
+class SampleNode(GroupedNode):
+    def __init__(self, spec, task):
+        super().__init__(spec, task)
+        self.every = duration_ns(self.props.get("Duration"))
+        self.n = int(prop(self, "N", 0))
+        if self.every == 0 and self.n == 0:
+            raise NodeError("invalid sample rate: must be positive integer or duration")
+
+    def keep(self, count: int, time: int) -> bool:
+        if self.every:
+            return go_truncate(time, self.every) == time
+        return count % self.n == 0
+
+    def new_group(self, first):
+        return _SampleGroup(self)
+
+
+class _SampleGroup(_PerPointGroup):
+    __slots__ = ("node", "count")
+
+    def __init__(self, node):
+        self.node = node
+        self.count = 0
+
+    def begin(self):
+        self.count = 0
+
+    def transform(self, time, fields, tags):
+        keep = self.node.keep(self.count, time)
+        self.count += 1
+        return (fields, tags) if keep else None
+
+
+# ---------------------------------------------------- state tracking
+
+
+class _StateNode(GroupedNode):
+    default_as = ""
+
+    def __init__(self, spec, task):
+        super().__init__(spec, task)
+        self.lambda_node = self.props.get("Lambda")
+        if self.lambda_node is None:
+            raise NodeError(f"nil expression passed to {spec.type_name}")
+        lambda_evaluator(self.lambda_node)
+        self.as_name = prop(self, "As", self.default_as)
+
+    def new_group(self, first):
+        return _StateGroup(self, lambda_evaluator(self.lambda_node), self.new_tracker())
+
+
+class _StateGroup(_PerPointGroup):
+    __slots__ = ("node", "predicate", "tracker")
+
+    def __init__(self, node, evaluator, tracker):
+        self.node = node
+        self.predicate = evaluator.predicate
+        self.tracker = tracker
+
+    def begin(self):
+        self.tracker.reset()
+
+    def transform(self, time, fields, tags):
+        try:
+            in_state = self.predicate(time, fields, tags)
+        except Exception as e:
+            self.node.error(f"error while evaluating expression: {e}")
+            return None
+        new_fields = dict(fields)
+        new_fields[self.node.as_name] = self.tracker.track(time, in_state)
+        return new_fields, tags
+
+
+class _DurationTracker:
+    __slots__ = ("unit", "start")
+
+    def __init__(self, unit: int):
+        self.unit = unit
+        self.start: Optional[int] = None
+
+    def reset(self):
+        self.start = None
+
+    def track(self, time: int, in_state: bool):
+        if not in_state:
+            self.start = None
+            return -1.0
+        if self.start is None:
+            self.start = time
+        return float(time - self.start) / float(self.unit)
+
+
+class _CountTracker:
+    __slots__ = ("count",)
+
+    def __init__(self):
+        self.count = 0
+
+    def reset(self):
+        self.count = 0
+
+    def track(self, time: int, in_state: bool):
+        if not in_state:
+            self.count = 0
+            return -1
+        self.count += 1
+        return self.count
+
+
+@node_type("StateDurationNode")
+class StateDurationNode(_StateNode):
+    default_as = "state_duration"
+
+    def new_tracker(self):
+        unit = duration_ns(self.props.get("Unit")) or 1_000_000_000
+        return _DurationTracker(unit)
+
+
+@node_type("StateCountNode")
+class StateCountNode(_StateNode):
+    default_as = "state_count"
+
+    def new_tracker(self):
+        return _CountTracker()
+
+
+# ---------------------------------------------------------- changeDetect
+
+
+_MISSING = object()
+
+
+@node_type("ChangeDetectNode")
+class ChangeDetectNode(GroupedNode):
+    def __init__(self, spec, task):
+        super().__init__(spec, task)
+        self.fields = list(self.props.get("Fields") or ())
+
+    def new_group(self, first):
+        return _ChangeGroup(self)
+
+    def changed(self, previous: Optional[dict], current: dict) -> bool:
+        for f in self.fields:
+            if f not in current:
+                self.error(f"Invalid field in change detect: expected field {f} not found")
+                continue
+            before = _MISSING if previous is None else previous.get(f, _MISSING)
+            value = current[f]
+            if before is _MISSING or type(before) is not type(value) or before != value:
+                return True
+        return False
+
+
+class _ChangeGroup(_PerPointGroup):
+    __slots__ = ("node", "previous")
+
+    def __init__(self, node):
+        self.node = node
+        self.previous = None
+
+    def begin(self):
+        self.previous = None
+
+    def transform(self, time, fields, tags):
+        if not self.node.changed(self.previous, fields):
+            return None
+        self.previous = fields
+        return fields, tags
