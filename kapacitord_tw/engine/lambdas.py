@@ -135,6 +135,7 @@ class LambdaProgram:
         self.walker = walker.Expression(node)  # compile-time errors raise
         self.references = tuple(_reference_names(node, []))
         self._specialised = {}
+        self._full = False
         self._entry = _entry_function(self)
 
     def new_evaluator(self):
@@ -147,13 +148,17 @@ class LambdaProgram:
         fn = self._specialised.get(key)
         if fn is not None:
             return fn
+        if len(self._specialised) >= MAX_SPECIALISATIONS:
+            if not self._full:
+                self._full = True
+                self.log.info("lambda {text}: over {n} type signatures, "
+                              "tree-walking the rest",
+                              text=self.walker.root.text,
+                              n=MAX_SPECIALISATIONS)
+            return _whole_walk(self, mode)
         types = tuple(_class_type(c) for c in classes)
-        if None in types or len(self._specialised) >= MAX_SPECIALISATIONS:
+        if None in types:
             fn = _whole_walk(self, mode)
-            if None not in types:
-                self.log.debug("lambda {text}: too many type signatures, "
-                               "tree-walking", text=self.walker.root.text)
-                return fn
         else:
             fn = _Generator(self, mode, types).build()
         self._specialised[key] = fn
@@ -221,6 +226,9 @@ def _entry_function(program):
         "        raise LambdaError(str(exc)) from None",
         "    except RecursionError:",
         "        raise LambdaError('runtime error: stack overflow') from None",
+        "    except (ArithmeticError, LookupError, TypeError, ValueError) "
+        "as exc:",
+        "        raise LambdaError('runtime error: %s' % exc) from None",
     ]
     namespace = {
         "point_time": point_time, "ABSENT": _ABSENT, "MISSING": MISSING,
@@ -452,8 +460,10 @@ class _Generator:
         if kind is walker._Literal:
             if not self.fast_leaf(node, requested):
                 return self.delegate(node, requested, indent)
-            if isinstance(node.value, (bool, int, float)):
-                return repr(node.value)
+            value = node.value
+            if isinstance(value, (bool, int)) or (
+                    isinstance(value, float) and value - value == 0):
+                return repr(value)
             return self.const(node.value)
         if kind is walker._Reference:
             if not self.fast_leaf(node, requested):
@@ -517,19 +527,20 @@ class _Generator:
             b = self.gen(node.right, right_t, body)
             self.emit(body, "%s = %s" % (out, self.operation(
                 node.operator, left_t, right_t, a, b)))
+        check = "%s = binary_result(%s, %r, %s, %%s)" % (
+            out, this, requested, out)
         if guarded:
             self.emit(indent, "except TypeGuardFailed as guard:")
             self.emit(indent + 1,
                       "%s, rtype = binary_retry(%s, guard, %s, %r, %r, %s, "
                       "state)" % (out, this, side, left_t, right_t,
                                   self.scope_expr()))
-            self.emit(indent + 1, "%s = binary_result(%s, %r, %s, rtype)"
-                      % (out, this, requested, out))
-            self.emit(indent, "else:")
-            self.emit(indent + 1, "pass")
-        if result_t != requested:
-            self.emit(indent, "%s = binary_result(%s, %r, %s, %r)"
-                      % (out, this, requested, out, result_t))
+            self.emit(indent + 1, check % "rtype")
+            if result_t != requested:
+                self.emit(indent, "else:")
+                self.emit(indent + 1, check % repr(result_t))
+        elif result_t != requested:
+            self.emit(indent, check % repr(result_t))
         return out
 
     def operation(self, op, left_t, right_t, a, b):
@@ -558,8 +569,8 @@ class _Generator:
         values = []
         for i, arg in enumerate(node.args):
             typ = self.type_of(arg)
-            if typ == T_MISSING:
-                values.append("MISSING")
+            if typ == T_MISSING:  # the walker passes the missing value on
+                values.append("v%d" % self.index[arg.name])
                 continue
             self.emit(indent, "try:")
             value = self.gen(arg, typ, indent + 1)

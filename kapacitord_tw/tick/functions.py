@@ -222,12 +222,22 @@ _MATH2 = {
 }
 
 
+def _float_arg(value, name):
+    # Reached without a signature check through ``!abs(x)``: Go's text.
+    if value.__class__ is not float:
+        raise FuncError("cannot pass %s to %s, must be float64"
+                        % (go_type_of(value), name))
+    return value
+
+
 def _math1(name, fn):
-    return Func(name, _sig((_F, T_FLOAT)), lambda x: float(fn(x)))
+    return Func(name, _sig((_F, T_FLOAT)),
+                lambda x: float(fn(_float_arg(x, name))))
 
 
 def _math2(name, fn):
-    return Func(name, _sig((_FF, T_FLOAT)), lambda x, y: float(fn(x, y)))
+    return Func(name, _sig((_FF, T_FLOAT)), lambda x, y: float(
+        fn(_float_arg(x, name), _float_arg(y, name))))
 
 
 def _int_float(name, fn):
@@ -388,24 +398,10 @@ def _name_char(ch):
 
 
 def _regex_replace(pattern, src, repl):
-    """``ReplaceAllString``: Go skips an empty match right after a match."""
+    """``ReplaceAllString`` (RE2, linear in ``src``)."""
     compiled = pattern.compiled
-    compiled.check_constant_safe()
-    out = []
-    last_end = 0
-    pos = 0
-    while pos <= len(src):
-        match = compiled.search(src, pos)
-        if match is None:
-            break
-        start, end = match.span()
-        out.append(src[last_end:start])
-        if end > last_end or start == 0:
-            out.append(_expand(repl, compiled, match))
-        last_end = end
-        pos = pos + 1 if pos + 1 > end else end
-    out.append(src[last_end:])
-    return "".join(out)
+    return compiled.replace_all(
+        src, lambda match: _expand(repl, compiled, match))
 
 
 # -- conversions -------------------------------------------------------------
@@ -566,6 +562,9 @@ def _time_part(name, get):
 
 
 def _unix_nano(t):
+    exact = getattr(t, "unix_nano", None)  # a point's time keeps its ns
+    if exact is not None:
+        return exact
     delta = t - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
     return (delta.days * 86400 + delta.seconds) * 10**9 \
         + delta.microseconds * 1000
