@@ -60,6 +60,6 @@ def user_deleted(user: str, by: str, client: str) -> None:
 
 def log_level_changed(level: str, previous: str, by: str, client: str) -> None:
     _audit.info(
-        "log level set to {level}", level=level, previous=previous, by=by,
+        "log level set to {new_level}", new_level=level, previous=previous, by=by,
         client=client or "-",
     )
