@@ -134,21 +134,26 @@ class LambdaProgram:
         self.node = node
         self.walker = walker.Expression(node)  # compile-time errors raise
         self.references = tuple(_reference_names(node, []))
-        self._specialised = {}
+        # mode -> {class of the value (one reference) or tuple of classes:
+        # the generated function for that type signature}
+        self.specialised = {"eval": {}, "predicate": {}}
         self._full = False
-        self._entry = _entry_function(self)
+        self._make_entries = _entry_factory(self)
 
     def new_evaluator(self):
         """Fresh state for stateful functions (Kapacitor keeps one per group)."""
         return LambdaEvaluator(self)
 
-    def specialise(self, mode, classes):
+    def specialisation_count(self):
+        return sum(len(cache) for cache in self.specialised.values())
+
+    def specialise(self, mode, key):
         """The function for one type signature, compiled on first use."""
-        key = (mode, classes)
-        fn = self._specialised.get(key)
+        cache = self.specialised[mode]
+        fn = cache.get(key)
         if fn is not None:
             return fn
-        if len(self._specialised) >= MAX_SPECIALISATIONS:
+        if self.specialisation_count() >= MAX_SPECIALISATIONS:
             if not self._full:
                 self._full = True
                 self.log.info("lambda {text}: over {n} type signatures, "
@@ -156,35 +161,35 @@ class LambdaProgram:
                               text=self.walker.root.text,
                               n=MAX_SPECIALISATIONS)
             return _whole_walk(self, mode)
+        classes = key if isinstance(key, tuple) else (key,)
         types = tuple(_class_type(c) for c in classes)
         if None in types:
             fn = _whole_walk(self, mode)
         else:
             fn = _Generator(self, mode, types).build()
-        self._specialised[key] = fn
+        cache[key] = fn
         return fn
 
 
 class LambdaEvaluator:
-    """A program with its own stateful-function state."""
+    """A program with its own stateful-function state.
+
+    ``eval(time_ns, fields, tags, previous=None)`` is ``Expression.Eval``:
+    the value, or :class:`LambdaError`; ``previous`` holds earlier results
+    of the same ``eval`` node, which its later expressions see when no
+    field or tag has the name (Kapacitor's shared scope).
+
+    ``predicate(time_ns, fields, tags)`` is ``EvalPredicate``: a bool, or
+    :class:`LambdaError`.
+
+    Both are generated functions bound to this evaluator's state (no
+    method dispatch per point).
+    """
 
     def __init__(self, program):
         self.program = program
         self.state = _EvalState()
-        self._entry = program._entry
-
-    def eval(self, time_ns, fields, tags, previous=None):
-        """``Expression.Eval``: the value, or :class:`LambdaError`.
-
-        ``previous`` holds earlier results of the same ``eval`` node, which
-        its later expressions may reference when no field or tag has the
-        name (Kapacitor's shared scope).
-        """
-        return self._entry(self, "eval", time_ns, fields, tags, previous)
-
-    def predicate(self, time_ns, fields, tags):
-        """Kapacitor's ``EvalPredicate``: a bool, or :class:`LambdaError`."""
-        return self._entry(self, "predicate", time_ns, fields, tags, None)
+        self.eval, self.predicate = program._make_entries(self.state)
 
 
 # -- entry: fillScope, then dispatch on the reference types ---------------
@@ -193,51 +198,64 @@ def _collision(name):
                       % go_quote(name))
 
 
-def _entry_function(program):
+def _entry_factory(program):
     """Generate fillScope for this program's references plus the dispatch."""
-    lines = ["def entry(ev, mode, time_ns, fields, tags, previous):"]
     names = program.references
+    fill = []
     for i, name in enumerate(names):
         if name == "time":
-            lines.append("    v%d = point_time(time_ns)" % i)
+            fill.append("v%d = point_time(time_ns)" % i)
             continue
-        lines += [
-            "    v%d = fields.get(%r, ABSENT)" % (i, name),
+        fill += [
+            "v%d = fields.get(%r, ABSENT)" % (i, name),
+            "if v%d is ABSENT:" % i,
+            "    v%d = tags.get(%r, ABSENT)" % (i, name),
             "    if v%d is ABSENT:" % i,
-            "        v%d = tags.get(%r, ABSENT)" % (i, name),
-            "        if v%d is ABSENT:" % i,
-            "            v%d = MISSING if previous is None else "
+            "        v%d = MISSING if previous is None else "
             "previous.get(%r, MISSING)" % (i, name),
-            "    elif %r in tags:" % name,
-            "        collision(%r)" % name,
+            "elif %r in tags:" % name,
+            "    collision(%r)" % name,
         ]
     values = "".join("v%d, " % i for i in range(len(names)))
-    classes = "(%s)" % "".join("v%d.__class__, " % i
+    if len(names) == 1:
+        key = "v0.__class__"
+    else:
+        key = "(%s)" % "".join("v%d.__class__, " % i
                                for i in range(len(names)))
-    lines += [
-        "    fn = cache.get((mode, %s))" % classes,
-        "    if fn is None:",
-        "        fn = program.specialise(mode, %s)" % classes,
-        "    try:",
-        "        return fn(ev.state, %s)" % values,
-        "    except ExprError as exc:",
-        "        raise LambdaError(str(exc)) from None",
-        "    except GoRuntimeError as exc:",
-        "        raise LambdaError(str(exc)) from None",
-        "    except RecursionError:",
-        "        raise LambdaError('runtime error: stack overflow') from None",
-        "    except (ArithmeticError, LookupError, TypeError, ValueError) "
-        "as exc:",
-        "        raise LambdaError('runtime error: %s' % exc) from None",
-    ]
+
+    def body(mode):
+        return fill + [
+            "fn = %s_cache.get(%s)" % (mode, key),
+            "if fn is None:",
+            "    fn = program.specialise(%r, %s)" % (mode, key),
+            "try:",
+            "    return fn(state, %s)" % values,
+            "except ExprError as exc:",
+            "    raise LambdaError(str(exc)) from None",
+            "except GoRuntimeError as exc:",
+            "    raise LambdaError(str(exc)) from None",
+            "except RecursionError:",
+            "    raise LambdaError('runtime error: stack overflow') from None",
+            "except (ArithmeticError, LookupError, TypeError, ValueError) "
+            "as exc:",
+            "    raise LambdaError('runtime error: %s' % exc) from None",
+        ]
+    lines = ["def make(state):",
+             "    def eval(time_ns, fields, tags, previous=None):"]
+    lines += ["        " + line for line in body("eval")]
+    lines += ["    def predicate(time_ns, fields, tags, previous=None):"]
+    lines += ["        " + line for line in body("predicate")]
+    lines += ["    return eval, predicate"]
     namespace = {
         "point_time": point_time, "ABSENT": _ABSENT, "MISSING": MISSING,
-        "collision": _collision, "cache": program._specialised,
-        "program": program, "ExprError": ExprError,
-        "GoRuntimeError": GoRuntimeError, "LambdaError": LambdaError,
+        "collision": _collision, "program": program,
+        "eval_cache": program.specialised["eval"],
+        "predicate_cache": program.specialised["predicate"],
+        "ExprError": ExprError, "GoRuntimeError": GoRuntimeError,
+        "LambdaError": LambdaError,
     }
     exec(compile("\n".join(lines), "<lambda entry>", "exec"), namespace)
-    return namespace["entry"]
+    return namespace["make"]
 
 
 def _whole_walk(program, mode):

@@ -329,4 +329,4 @@ def test_type_signatures_beyond_the_bound_are_still_exact():
                   for i, n in enumerate(names)}
         assert compiled(ev, "eval", T0, fields, {}) == \
             walk(reference, "eval", prog.references, T0, fields, {})
-    assert len(prog._specialised) == MAX_SPECIALISATIONS
+    assert prog.specialisation_count() == MAX_SPECIALISATIONS
