@@ -74,6 +74,13 @@ def _basic(header: bytes) -> Optional[tuple]:
     return user.decode("utf-8", "surrogateescape"), password
 
 
+def authorization_header(request) -> Optional[bytes]:
+    """The first ``Authorization`` header, as Go's ``Header.Get`` reads it
+    (Twisted's ``getHeader`` would give the last)."""
+    values = request.requestHeaders.getRawHeaders(b"Authorization")
+    return values[0] if values else None
+
+
 def client_host(request) -> str:
     """The peer's IP address ("" for a UNIX socket): the throttle's key."""
     return getattr(request.getClientAddress(), "host", "") or ""
@@ -91,7 +98,7 @@ def query_args(request) -> dict:
 
 def parse_credentials(request) -> Optional[Parsed]:
     """Kapacitor's order: Authorization header first, then ``u``/``p``."""
-    header = request.getHeader(b"Authorization")
+    header = authorization_header(request)
     if header:
         scheme, space, rest = header.partition(b" ")
         if space and scheme == b"Bearer":

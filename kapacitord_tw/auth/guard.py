@@ -77,7 +77,7 @@ class Guard:
             return ADMIN_USER
         digest = None
         if self._memo is not None:
-            header = request.getHeader(b"Authorization")
+            header = creds.authorization_header(request)
             if header and header[:6].lower() == b"basic ":
                 digest = self._memo.digest(header)
                 known = self._memo.recall(digest)

@@ -371,6 +371,15 @@ def _validate_http(http: model.HTTPConfig) -> None:
         raise ValidationError(
             f"http: max-body-size must be positive, got {http.max_body_size}"
         )
+    if http.max_connections < 1:
+        raise ValidationError(
+            f"http: max-connections must be >= 1, got {http.max_connections}"
+        )
+    if http.read_header_timeout < 0:
+        raise ValidationError(
+            "http: read-header-timeout must not be negative, got "
+            + gocompat.format_duration(http.read_header_timeout)
+        )
 
 
 def validate(config: model.Config) -> None:

@@ -61,6 +61,17 @@ class HTTPConfig:
     read_timeout: int = setting(
         60 * SECOND, "read-timeout", "ReadTimeout", DURATION
     )
+    # Go's ReadHeaderTimeout: a request's line and headers must be complete
+    # this long after its first byte, or the connection is closed (0: none).
+    read_header_timeout: int = setting(
+        10 * SECOND, "read-header-timeout", "ReadHeaderTimeout", DURATION
+    )
+    # Open connections beyond this are closed as soon as they are accepted.
+    max_connections: int = setting(1000, "max-connections", "MaxConnections", INT)
+    # Origins that get CORS headers (with credentials); "*": any, without.
+    cors_allowed_origins: Tuple[str, ...] = setting(
+        (), "cors-allowed-origins", "CORSAllowedOrigins", STRING_LIST, converter=tuple
+    )
 
 
 @attrs.frozen

@@ -10,6 +10,12 @@ and hands the request to the Klein resource of the area that registered the
 matching pattern.  A preview-rewritten request is authenticated and
 authorized again for its new path, as in the original, but gets neither a
 second version header nor a second gzip layer (reference §10 #12).
+
+Two deliberate differences (issue #10): CORS headers go only to origins in
+``[http] cors-allowed-origins`` (Kapacitor echoes any ``Origin``), and a
+request with a body is authenticated and authorized from its headers before
+the body is read (``authenticate_before_body``, called by the site), so a
+refused upload costs neither disk nor bandwidth.
 """
 
 from __future__ import annotations
@@ -63,13 +69,14 @@ class KapacitorRoot(Resource):
     isLeaf = True
     log = Logger()
 
-    def __init__(self, routes: RouteTable, guard, version: str, stats):
+    def __init__(self, routes: RouteTable, guard, version: str, stats, cors_origins=()):
         super().__init__()
         self._routes = routes
         self._guard = guard
         self._version = version.encode("ascii")
         self._stats = stats
         self._ids = RequestIds()
+        self._cors = CORSPolicy(cors_origins)
 
     # -------------------------------------------------------------- entry
 
@@ -114,11 +121,7 @@ class KapacitorRoot(Resource):
     # --------------------------------------------------------- middleware
 
     def _serve(self, request, method: str, path: str, rewritten: bool = False):
-        origin = request.getHeader(b"Origin")
-        if origin:
-            request.setHeader(b"Access-Control-Allow-Origin", origin)
-            request.setHeader(b"Access-Control-Allow-Methods", CORS_METHODS)
-            request.setHeader(b"Access-Control-Allow-Headers", CORS_HEADERS)
+        self._cors.apply(request)
         if method == "OPTIONS":
             request.setResponseCode(200)
             request.setHeader(b"Content-Length", b"0")
@@ -135,6 +138,11 @@ class KapacitorRoot(Resource):
         try:
             if route.bypass_auth:
                 user = self._guard.anonymous()
+            elif request_verdict(request) is not None:
+                # The site asked the guard before reading the body.
+                user = request_verdict(request)
+                if isinstance(user, APIError):
+                    raise user
             else:
                 user = self._guard.authenticate(request)
             if not isinstance(user, Deferred):
@@ -154,10 +162,7 @@ class KapacitorRoot(Resource):
     def _authorized(self, user, request, method: str, path: str, route: Route):
         # Set before authorizing, so the access log names the user of a 403.
         request.setComponent(IUserAvatar, user)
-        if route.authorize is not None:
-            route.authorize(request, user)
-        else:
-            self._guard.authorize(user, method, path)
+        self._check_privileges(user, request, method, path, route)
         if route.pattern == _PREVIEW_PATTERN:
             return self._preview(request, method, path)
         if route.direct is not None:
@@ -165,6 +170,41 @@ class KapacitorRoot(Resource):
         if route.resource is None:
             raise APIError(404, "Not Found")
         return self._render_area(request, route, path)
+
+    def _check_privileges(self, user, request, method: str, path: str, route: Route):
+        if route.authorize is not None:
+            route.authorize(request, user)
+        else:
+            self._guard.authorize(user, method, path)
+        return user
+
+    def authenticate_before_body(self, request):
+        """The guard's verdict from the request line and headers alone.
+
+        ``None`` when the request needs none before its body (no
+        authentication on its path, or the chain answers it before the
+        guard: unknown method, unclean path, OPTIONS); else the ``User``, or
+        a Deferred firing with it; refusals raise (or errback with)
+        ``APIError``.  The same checks as ``_serve`` and ``_authorized``.
+        """
+        method = request.method.decode("latin-1") or "GET"
+        if method not in METHODS or method == "OPTIONS":
+            return None
+        path = decoded_path(request)
+        if clean_request_path(path) != path:
+            return None
+        route = self._routes.match(method, path)
+        if route.bypass_auth:
+            return None
+
+        def check(user):
+            request.setComponent(IUserAvatar, user)
+            return self._check_privileges(user, request, method, path, route)
+
+        user = self._guard.authenticate(request)
+        if isinstance(user, Deferred):
+            return user.addCallback(check)
+        return check(user)
 
     def _preview(self, request, method: str, path: str):
         """Rewrite ``/kapacitor/v1preview/...`` and dispatch again (§1.6)."""
@@ -194,6 +234,44 @@ class KapacitorRoot(Resource):
         request.write(render_api_error(request, error))
         request.finish()
         return None
+
+
+class CORSPolicy:
+    """CORS headers for allowed origins only (issue #10 item 16).
+
+    Kapacitor echoes any ``Origin``; here an origin listed in
+    ``[http] cors-allowed-origins`` gets it echoed with
+    ``Access-Control-Allow-Credentials: true``, ``"*"`` in the list lets any
+    other origin in without credentials, and everyone else gets no CORS
+    headers at all (browsers then keep the answer from the page).
+    """
+
+    def __init__(self, origins=()):
+        self._origins = frozenset(o.encode("utf-8") for o in origins if o != "*")
+        self._any = "*" in origins
+
+    def apply(self, request) -> None:
+        values = request.requestHeaders.getRawHeaders(b"Origin")
+        origin = values[0] if values else b""  # Go's Header.Get: the first
+        if not origin:
+            return
+        if self._origins:
+            # The answer depends on the origin: caches must keep them apart.
+            request.setHeader(b"Vary", b"Origin")
+        if origin in self._origins:
+            request.setHeader(b"Access-Control-Allow-Origin", origin)
+            request.setHeader(b"Access-Control-Allow-Credentials", b"true")
+        elif self._any:
+            request.setHeader(b"Access-Control-Allow-Origin", b"*")
+        else:
+            return
+        request.setHeader(b"Access-Control-Allow-Methods", CORS_METHODS)
+        request.setHeader(b"Access-Control-Allow-Headers", CORS_HEADERS)
+
+
+def request_verdict(request):
+    """What the site learnt from the guard before the body (or ``None``)."""
+    return getattr(request, "early_verdict", None)
 
 
 def request_user(request):
