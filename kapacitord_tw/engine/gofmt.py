@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from kapacitord_tw.engine.govalues import GoDuration, GoStruct, GoTime, go_sprint, go_type_name
+from kapacitord_tw.engine.govalues import GoStruct, GoTime, go_sprint, go_type_name
 from kapacitord_tw.gocompat import format_float_v, go_quote
 
 __all__ = ["sprint", "sprintf", "sprintln"]
@@ -158,7 +158,7 @@ def format_one(arg, verb: str, spec: _Spec) -> str:
         if verb in "tv":
             return _pad("true" if arg else "false", spec)
         return _bad(verb, arg)
-    if isinstance(arg, (GoDuration, GoTime)) and verb in "vsq":
+    if getattr(type(arg), "go_stringer", False) and verb in "vsq":
         return _fmt_str(str(arg), verb, spec)
     if isinstance(arg, int):
         return _fmt_int(int(arg), verb, spec)

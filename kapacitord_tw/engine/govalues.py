@@ -39,6 +39,7 @@ class GoDuration(int):
     """A Go ``time.Duration`` (int64 nanoseconds) whose ``%v`` is ``1m30s``."""
 
     __slots__ = ()
+    go_stringer = True   # fmt calls String() for %v/%s
 
     def __str__(self) -> str:
         return format_duration(int(self))
@@ -54,6 +55,8 @@ class GoTime:
     Kapacitor's point times are UTC, so that is the only zone that matters
     for alerts; ``offset``/``zone`` exist so a fixed zone prints like Go's.
     """
+
+    go_stringer = True
 
     ns: int = attr.ib()
     offset: int = attr.ib(default=0)   # seconds east of UTC
@@ -188,6 +191,8 @@ def go_json_value(v):
         return v.rfc3339()
     if isinstance(v, GoDuration):
         return int(v)
+    if hasattr(type(v), "go_json"):
+        return v.go_json()
     if isinstance(v, GoStruct):
         out: dict = {}
         _flatten_struct(v, out)
