@@ -59,6 +59,8 @@ _NOT_FIELDS = frozenset(
 )
 #: A value that logfmt cannot carry bare: quote (and escape) it.
 _NEEDS_QUOTING = re.compile(r'[^\x21-\x7e]|[="\\]')
+#: Beyond printable ASCII: Go's ``%q`` rules decide each character.
+_NOT_PLAIN_ASCII = re.compile(r"[^\x20-\x7e]")
 _log = Logger(namespace="kapacitord_tw.logs")
 
 
@@ -81,9 +83,12 @@ def clip(text: str, limit: int = FIELD_LIMIT) -> str:
 
 def _logfmt_value(value, limit: int = FIELD_LIMIT) -> str:
     text = clip(str(value), limit)
-    if text == "" or _NEEDS_QUOTING.search(text):
+    if text != "" and not _NEEDS_QUOTING.search(text):
+        return text
+    if _NOT_PLAIN_ASCII.search(text):
         return go_quote(text)
-    return text
+    # The common case, without go_quote's per-character work.
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _clipped(event: dict) -> dict:

@@ -8,12 +8,14 @@
     kapacitord help [command]
 
 ``run`` stays in the foreground, stops gracefully on SIGTERM/SIGINT and
-exits 0; every fatal error is printed to stderr and exits 1.
+exits 0, reopens its log file on SIGHUP (for logrotate); every fatal error
+is printed to stderr and exits 1.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from typing import List, Optional
 
@@ -157,6 +159,20 @@ def _write_pidfile(path: str) -> None:
         f.write(f"{os.getpid()}\n")
 
 
+def _reopen_log_on_sighup(reactor, control) -> None:
+    """SIGHUP reopens ``[logging] file``: logrotate renames the file, then
+    signals, and the next line goes to a new file at the old path.
+
+    The handler only schedules the work: the reopen runs on the reactor,
+    never in the middle of a line being written.
+    """
+
+    def on_hup(_signum, _frame):
+        reactor.callFromThread(control.reopen)
+
+    signal.signal(signal.SIGHUP, on_hup)
+
+
 def run_daemon(args: List[str], environ) -> int:
     flags = _flags("run", args, RUN_FLAGS, RUN_USAGE)
     loaded, config = _load("run", flags, environ, for_config=False)
@@ -210,6 +226,7 @@ def run_daemon(args: List[str], environ) -> int:
 
     reactor.callWhenRunning(start)
     reactor.addSystemEventTrigger("before", "shutdown", stop)
+    _reopen_log_on_sighup(reactor, control)
     try:
         reactor.run()
     finally:

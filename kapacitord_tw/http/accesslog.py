@@ -23,31 +23,44 @@ from kapacitord_tw.auth.credentials import SUBSCRIPTION, parse_credentials
 from kapacitord_tw.auth.privileges import ADMIN_USER
 from kapacitord_tw.auth.realm import IUserAvatar
 
-_QUERY_PAIR = re.compile(rb"(^|[&;])([^&;=]*)=([^&;]*)")
 #: ``scheme://`` and the user-info of an absolute-form target (up to the last
 #: ``@`` of the authority).
 _ABSOLUTE_FORM = re.compile(rb"^([A-Za-z][A-Za-z0-9+.\-]*://)(?:([^/?#]*)@)?")
 _BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 
 
-def _redact_pair(match) -> bytes:
-    # The key as the credential parser reads it, so ``%70=`` (which logs
-    # in just like ``p=``) is redacted too.
-    key = unquote_to_bytes(match.group(2).replace(b"+", b" "))
-    if key == b"p":
-        return match.group(1) + match.group(2) + b"=[REDACTED]"
-    if key == b"u":
-        # ``u=admin%3Bp%3Dsecret``: a password glued to the name, escaped.
-        name = _go_unescape(match.group(3)) or b""
-        redacted = redact_query(name)
-        if redacted != name:
-            return match.group(1) + match.group(2) + b"=" + quote_from_bytes(redacted).encode()
-    return match.group(0)
+#: A pair whose key is, or may decode to, ``p`` or ``u``: only these need
+#: a look (the scan is anchored after separators, so it stays linear).
+_CANDIDATE_PAIR = re.compile(rb"(?:^|(?<=[&;]))(p|u|[^&;=%]*%[^&;=]*)=([^&;]*)")
 
 
-def redact_query(query: bytes) -> bytes:
-    """Every ``p=`` value (``&`` or ``;`` separated) replaced by ``[REDACTED]``."""
-    return _QUERY_PAIR.sub(_redact_pair, query)
+def _may_hold_pair(value: bytes) -> bool:
+    """Only a value with an ``=`` (raw or escaped) can hide a ``p=`` pair."""
+    return b"=" in value or b"%3d" in value.lower()
+
+
+def redact_query(query: bytes, look_inside_u: bool = True) -> bytes:
+    """Every ``p=`` value (``&`` or ``;`` separated, ``%70=`` too) replaced
+    by ``[REDACTED]``; with ``look_inside_u``, also a ``p=`` pair escaped
+    into the first ``u`` value (the one read as the user name)."""
+    first_u = [look_inside_u]
+
+    def redact(match) -> bytes:
+        raw_key, value = match.group(1), match.group(2)
+        key = raw_key if b"%" not in raw_key else unquote_to_bytes(raw_key)
+        if key == b"p":
+            return raw_key + b"=[REDACTED]"
+        if key == b"u" and first_u[0]:
+            first_u[0] = False
+            if _may_hold_pair(value):
+                # ``u=admin%3Bp%3Dsecret``: a password glued to the name.
+                name = _go_unescape(value) or b""
+                redacted = redact_query(name, look_inside_u=False)
+                if redacted != name:
+                    return raw_key + b"=" + quote_from_bytes(redacted).encode()
+        return match.group(0)
+
+    return _CANDIDATE_PAIR.sub(redact, query)
 
 
 def strip_userinfo(uri: bytes) -> bytes:
@@ -106,7 +119,7 @@ def claimed_username(request) -> str:
         query = request.uri.partition(b"?")[2]
         name = go_query_value(query, b"u") or _userinfo_user(request.uri)
     # Whatever the parsing, a ``p=`` pair glued to the name stays out.
-    return redact_query(name).decode("utf-8", "surrogateescape")
+    return redact_query(name, look_inside_u=False).decode("utf-8", "surrogateescape")
 
 
 def log_username(request) -> str:
