@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from twisted.logger import globalLogBeginner, textFileLogObserver
+
 from tests.engine.conformance import (
     PENDING_FILE,
     check_case,
@@ -56,7 +58,12 @@ def render(failures, previous) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--check", action="store_true", help="report only; exit 1 if stale")
+    parser.add_argument("--log", action="store_true", help="show the app's log events")
     args = parser.parse_args(argv)
+    # The app logs the failures of unfinished engine parts; the summary is what matters here.
+    globalLogBeginner.beginLoggingTo(
+        [textFileLogObserver(sys.stderr)] if args.log else [], redirectStandardIO=False
+    )
     pin_utc()
     previous = load_pending()
     started = time.monotonic()
