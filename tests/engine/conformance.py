@@ -23,8 +23,8 @@ Only then is the httpOut endpoint read (it stays registered until
 ``tm.Close``).  So the expected result is the state after *all* replayed
 points went through the whole pipeline, with no wall-clock time passing and
 no point after the last one: windows and groupBy batches that were never
-closed by a later point are not emitted (a node's ``Done()`` is a no-op for
-every node but one).  The exception is the join node: when all its parents
+closed by a later point are not emitted (a node's ``Done()`` emits nothing,
+for every node but one).  The exception is the join node: when all its parents
 are closed, ``JoinNode.Finish`` emits every buffered set, matched or not.
 An engine whose tasks keep running has no such end of stream, so after
 ``flush()`` the runner also calls ``engine.drain(task_id)`` when the engine
