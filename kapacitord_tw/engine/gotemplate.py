@@ -40,7 +40,7 @@ __all__ = ["MAX_DEPTH", "MAX_OUTPUT", "MAX_STEPS", "Template", "TemplateError", 
            "JSON_FUNCS"]
 
 MAX_OUTPUT = 1 << 20
-MAX_STEPS = 1_000_000
+MAX_STEPS = 100_000
 MAX_DEPTH = 100
 
 _MISSING = object()      # Go's missingVal: no final argument from a previous pipeline stage
