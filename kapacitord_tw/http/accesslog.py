@@ -31,7 +31,7 @@ _BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 
 #: A pair whose key is, or may decode to, ``p`` or ``u``: only these need
 #: a look (the scan is anchored after separators, so it stays linear).
-_CANDIDATE_PAIR = re.compile(rb"(?:^|(?<=[&;]))(p|u|[^&;=%]*%[^&;=]*)=([^&;]*)")
+_CANDIDATE_PAIR = re.compile(rb"(?:^|(?<=[&;]))(p|u|[^&;=%]*+%[^&;=]*+)=([^&;]*+)")
 
 
 def _may_hold_pair(value: bytes) -> bool:
@@ -43,6 +43,8 @@ def redact_query(query: bytes, look_inside_u: bool = True) -> bytes:
     """Every ``p=`` value (``&`` or ``;`` separated, ``%70=`` too) replaced
     by ``[REDACTED]``; with ``look_inside_u``, also a ``p=`` pair escaped
     into the first ``u`` value (the one read as the user name)."""
+    if b"=" not in query:
+        return query
     first_u = [look_inside_u]
 
     def redact(match) -> bytes:
