@@ -8,6 +8,13 @@ The ``Site``: Twisted's HTTP server with Kapacitor's habits and our limits.
 * request bodies are bounded by ``[http] max-body-size``: a larger
   ``Content-Length`` is refused with 413 before the body is read, and a
   chunked body that grows past the limit is refused the same way;
+* a request with a body is put to the guard as soon as its headers are in:
+  the transport is paused while it decides, and a 401/403 is answered at
+  once, the body dropped unread (nothing spooled to a temporary file);
+* connection limits of ``channel.KapacitorChannel`` (header deadline, 431,
+  lingering close) and at most ``[http] max-connections`` open connections:
+  more are closed as soon as they are accepted, with one log line per
+  ``REFUSAL_LOG_INTERVAL``;
 * an access log event per request, never dropped, with the ``p`` query
   value and URL user-info redacted and the authenticated user named
   (``accesslog``);
@@ -17,20 +24,28 @@ The ``Site``: Twisted's HTTP server with Kapacitor's habits and our limits.
 
 from __future__ import annotations
 
+import io
 import time
 from typing import Set
 
 from twisted.internet import defer
+from twisted.internet.protocol import Protocol
 from twisted.logger import Logger, LogLevel
 from twisted.web import http, server
 
 from kapacitord_tw.auth.credentials import client_host
 from kapacitord_tw.gocompat import format_time
 from kapacitord_tw.http.accesslog import log_username, redact_uri
-from kapacitord_tw.http.errors import JSON_CONTENT_TYPE, error_body
+from kapacitord_tw.http.channel import KapacitorChannel
+from kapacitord_tw.http.errors import JSON_CONTENT_TYPE, APIError, error_body
+
+#: At most one "connection refused" log line per this many seconds.
+REFUSAL_LOG_INTERVAL = 10.0
+
 
 class KapacitorRequest(server.Request):
-    """A request that enforces the body limit while the body arrives."""
+    """A request that enforces the body limit while the body arrives, and
+    asks the guard before reading it."""
 
     defaultContentType = None
     #: Set once the 413 has been sent: the rest of the request is ignored.
@@ -39,16 +54,93 @@ class KapacitorRequest(server.Request):
     #: When processing began (monotonic, and wall clock for the log's ``start``).
     _started = None
     _started_ns = None
+    #: The guard's verdict from the headers (``authenticate_before_body``):
+    #: a ``User`` to serve the request as, or the ``APIError`` it got.
+    early_verdict = None
+    #: The guard is deciding; the transport is paused meanwhile.
+    _awaiting_guard = False
+    #: The whole body arrived while the guard was deciding.
+    _process_held = False
 
     def gotLength(self, length):
         limit = self.channel.site.max_body_size
         if length is not None and length > limit:
             self._refuse_too_large(limit)
             return
+        if length != 0 and self._ask_guard_before_body():
+            return
         super().gotLength(length)
 
+    # ------------------------------------------------ the guard before the body
+
+    def _ask_guard_before_body(self) -> bool:
+        """Authenticate and authorize from the headers; True when refused
+        (and answered) at once."""
+        ask = getattr(self.channel.site.resource, "authenticate_before_body", None)
+        if ask is None:
+            return False
+        channel = self.channel
+        # What ``requestReceived`` will set again once the body is in.
+        self.method, self.uri, self.clientproto = channel._command, channel._path, channel._version
+        self.path = self.uri.split(b"?", 1)[0]
+        try:
+            verdict = ask(self)
+        except APIError as refusal:
+            self._refuse_before_body(refusal)
+            return True
+        if isinstance(verdict, defer.Deferred):
+            self._awaiting_guard = True
+            channel._networkProducer.pauseProducing()
+            verdict.addCallbacks(self._guard_accepted, self._guard_refused)
+        else:
+            self.early_verdict = verdict
+        return False
+
+    def holds_continue(self) -> bool:
+        """No ``100 Continue`` until the guard has accepted the request."""
+        return self._awaiting_guard
+
+    def _guard_accepted(self, user) -> None:
+        self._awaiting_guard = False
+        self.early_verdict = user
+        if self._disconnected:
+            return
+        if self._process_held:
+            self.process()
+            return
+        self.channel._networkProducer.resumeProducing()
+        self.channel.send_continue()
+
+    def _guard_refused(self, failure) -> None:
+        self._awaiting_guard = False
+        if failure.check(APIError):
+            refusal = failure.value
+        else:
+            self.channel.site.log_events.failure("guard failed before the body", failure)
+            refusal = APIError(500, "internal server error")
+        if self._disconnected:
+            return
+        if self._process_held:  # the body is in: an ordinary answer
+            self.early_verdict = refusal
+            self.process()
+            return
+        content = self.content
+        self._refuse_before_body(refusal)
+        if content is not None:
+            content.close()  # whatever arrived before the pause, unread
+
+    def _refuse_before_body(self, refusal: APIError) -> None:
+        """Answer now through the root (its headers, Kapacitor's body), drop
+        the body and close after a linger."""
+        self.early_verdict = refusal
+        self.channel.refuse_body()
+        self.setHeader(b"Connection", b"close")
+        self.content = io.BytesIO()
+        self.args = {}
+        self.process()
+
     def handleContentChunk(self, data):
-        if self._refused:
+        if self._refused or isinstance(self.early_verdict, APIError):
             return
         self._body_seen += len(data)
         if self._body_seen > self.channel.site.max_body_size:
@@ -68,10 +160,13 @@ class KapacitorRequest(server.Request):
             b"Connection: close\r\n\r\n" + body
         )
         self.channel.site.stats.incr("req")
-        transport.loseConnection()
+        self.channel.close_after_refusal()
 
     def process(self):
         if self._refused:
+            return
+        if self._awaiting_guard:
+            self._process_held = True
             return
         self._started = time.monotonic()
         self._started_ns = time.time_ns()
@@ -125,20 +220,35 @@ class KapacitorSite(server.Site):
         timeout: float = 60.0,
         reactor=None,
         log_control=None,
+        header_timeout: float = 10.0,
+        max_connections: int = 1000,
     ):
         super().__init__(resource, timeout=timeout, reactor=reactor)
         self.stats = stats
         self.max_body_size = max_body_size
         self.log_enabled = log_enabled
         self.log_control = log_control
+        self.header_timeout = header_timeout
+        self.max_connections = max_connections
         self._channels: Set[http.HTTPChannel] = set()
         self.displayTracebacks = False
+        #: Connections refused since the last log line, and when that was.
+        self._refused_connections = 0
+        self._refusal_logged_at = None
+
+    def protocol(self):
+        # Twisted's ``_genericHTTPChannelProtocolFactory`` with our channel.
+        return http._GenericHTTPChannelProtocol(KapacitorChannel())
 
     def buildProtocol(self, addr):
+        if len(self._channels) >= self.max_connections:
+            self._refuse_connection(addr)
+            return _CloseAtOnce()
         wrapper = super().buildProtocol(addr)
         # Twisted wraps the HTTP/1.1 channel to allow HTTP/2 negotiation;
         # the channel inside is what holds requests and the transport.
         channel = getattr(wrapper, "_channel", wrapper)
+        channel.header_timeout = self.header_timeout
         site = self
         original_lost = channel.connectionLost
 
@@ -149,6 +259,24 @@ class KapacitorSite(server.Site):
         channel.connectionLost = connection_lost
         self._channels.add(channel)
         return wrapper
+
+    def _refuse_connection(self, addr) -> None:
+        """Count a refused connection; log at most once per interval."""
+        self._refused_connections += 1
+        now = self.reactor.seconds()
+        last = self._refusal_logged_at
+        if last is not None and now - last < REFUSAL_LOG_INTERVAL:
+            return
+        self.log_events.warn(
+            "refused {count} connection(s), the last from {client}: {open} connections "
+            "are open, the limit is [http] max-connections = {limit}",
+            count=self._refused_connections,
+            client=getattr(addr, "host", None) or str(addr),
+            open=len(self._channels),
+            limit=self.max_connections,
+        )
+        self._refused_connections = 0
+        self._refusal_logged_at = now
 
     def log(self, request):
         if not self.log_enabled or (
@@ -220,3 +348,11 @@ def _text(raw: bytes) -> str:
     """Bytes from the wire as text; bytes that are not UTF-8 stay
     recognisable (the log writes them as ``\\xNN``)."""
     return raw.decode("utf-8", "surrogateescape")
+
+
+class _CloseAtOnce(Protocol):
+    """The protocol of a connection over ``max-connections``: dropped as
+    soon as it is made (a factory may not return ``None`` under TLS)."""
+
+    def connectionMade(self):
+        self.transport.abortConnection()
