@@ -24,6 +24,7 @@ from kapacitord_tw.auth.throttle import LoginThrottle
 from kapacitord_tw.auth.userdb import UserDB
 from kapacitord_tw.auth.workers import CPUWorkers
 from kapacitord_tw.config.model import Config
+from kapacitord_tw.engine.task import EngineServices
 from kapacitord_tw.config.netaddr import (
     bind_port,
     endpoint_description,
@@ -137,7 +138,9 @@ def build_app(
     routes = RouteTable()
     ids = load_ids(config.data_dir)
     bus = PointBus()
-    tasks = build_task_runner(store, workers, reactor, bus)
+    services = EngineServices(hostname=config.hostname, cluster_id=ids.cluster_id,
+                              server_id=ids.server_id)
+    tasks = build_task_runner(store, workers, reactor, bus, services)
     areas: List[object] = [
         PingAPI(stats, routes),
         DebugVarsAPI(

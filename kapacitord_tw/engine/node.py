@@ -75,8 +75,16 @@ class Node:
     # ---------------------------------------------------------------- wiring
 
     def link(self, child: "Node") -> None:
-        self.children.append(child)
+        self.children.append(child.inlet(self))
         self.edge_counts.append(0)
+
+    def inlet(self, parent: "Node"):
+        """What ``parent`` delivers to: the node itself, or a per-parent inlet."""
+        return self
+
+    def finish(self):
+        """The input ended (task drained): what to emit before closing, like ``Finish()``."""
+        return None
 
     def start(self) -> None:
         """Called once the whole graph is linked (timers, files, routes)."""
@@ -180,6 +188,58 @@ class Node:
         values["avg_exec_time_ns"] = (self._exec_ns // self._exec_count
                                       if self._exec_count else 0)
         return values
+
+
+class _Inlet:
+    """One parent's edge into a multi-input node: remembers which parent it is."""
+
+    __slots__ = ("node", "index", "name")
+
+    def __init__(self, node: "MultiInputNode", index: int):
+        self.node = node
+        self.index = index
+        self.name = node.name
+
+    def receive(self, msg) -> None:
+        self.node.receive_from(self.index, msg)
+
+
+class MultiInputNode(Node):
+    """A node with several parents (``union``, ``join``, ``combine``): its
+    handlers get the parent's index (its position in the script) first."""
+
+    def inlet(self, parent: Node):
+        return _Inlet(self, list(self.spec.parents).index(parent.name))
+
+    def receive_from(self, index: int, msg) -> None:
+        self._source = index
+        self.receive(msg)
+
+    _source = 0
+
+    def point(self, p):
+        return self.point_from(self._source, p)
+
+    def batch(self, b):
+        return self.batch_from(self._source, b)
+
+    def barrier(self, b):
+        return self.barrier_from(self._source, b)
+
+    def delete_group(self, d):
+        return self.delete_from(self._source, d)
+
+    def point_from(self, index: int, p):
+        return Node.point(self, p)
+
+    def batch_from(self, index: int, b):
+        return Node.batch(self, b)
+
+    def barrier_from(self, index: int, b):
+        return b
+
+    def delete_from(self, index: int, d):
+        return d
 
 
 class GroupedNode(Node):

@@ -178,6 +178,13 @@ class Engine:
             for d in waiting:
                 d.callback(None)
 
+    def drain(self, task_id: str) -> None:
+        """Process what is queued, then end the task's input (tests, replays)."""
+        self.flush()
+        execution = self._tasks.get(task_id)
+        if execution is not None:
+            execution.drain()
+
     def flush(self) -> None:
         """Process everything queued now (tests, and shutdown)."""
         if self._scheduled is not None and self._scheduled.active():

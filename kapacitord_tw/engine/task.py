@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Dict, Iterable, List, Optional, Tuple
 
+import attrs
 from twisted.logger import Logger
 
 from kapacitord_tw import tick
 from kapacitord_tw.engine import nodes as _nodes  # noqa: F401  (registers node types)
+from kapacitord_tw.engine.alerting import AlertTopics
 from kapacitord_tw.engine.node import NODE_TYPES, Node, NodeError
 
 
@@ -26,6 +28,22 @@ class UnsupportedNode(Node):
 
     def batch(self, b):
         return None
+
+
+@attrs.frozen
+class EngineServices:
+    """What running nodes reach outside the task: who we are and the alert topics."""
+
+    hostname: str = "localhost"
+    cluster_id: str = ""
+    server_id: str = ""
+    master_id: str = "main"
+    topics: object = attrs.field(factory=AlertTopics)
+
+    @property
+    def server_info(self) -> Dict[str, str]:
+        return {"Hostname": self.hostname, "ClusterID": self.cluster_id,
+                "ServerID": self.server_id}
 
 
 class TaskStartError(Exception):
@@ -44,7 +62,10 @@ class TaskExecution:
         self.type = compiled.type
         self.dbrps = frozenset(dbrps)
         self.clock = clock
-        self.services = services
+        self.services = services if services is not None else EngineServices()
+        self.server_info = self.services.server_info
+        self.master_id = self.services.master_id
+        self.topics = self.services.topics
         self.outputs: Dict[str, Node] = {}
         self.nodes: Dict[str, Node] = {}
         self.unsupported: List[str] = []
@@ -105,6 +126,21 @@ class TaskExecution:
         for p in points:
             receive(p)
 
+    def drain(self) -> None:
+        """End of input (Kapacitor's ``Drain``): each node, parents first,
+        emits what it still holds (``union``/``join`` flush their buffers)."""
+        for node in self.nodes.values():
+            try:
+                out = node.finish()
+            except Exception:
+                self.log.failure("task {task} node {node}: error while finishing",
+                                 task=self.id, node=node.name)
+                continue
+            if out is None:
+                continue
+            for msg in out if type(out) is list else [out]:
+                node.forward(msg)
+
     @property
     def source_collected(self) -> int:
         source = self.stream_source or (self.sources[0] if self.sources else None)
@@ -127,7 +163,7 @@ class TaskExecution:
         for parent_name in node.spec.parents:
             parent = self.nodes[parent_name]
             for child, count in zip(parent.children, parent.edge_counts):
-                if child is node:
+                if getattr(child, "node", child) is node:
                     total += count
         return total
 

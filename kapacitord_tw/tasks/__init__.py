@@ -12,9 +12,10 @@ from kapacitord_tw.tasks.scripts import MAX_SCRIPT_BYTES, ScriptError, Scripts
 from kapacitord_tw.tasks.store import TaskStore
 
 
-def build_task_runner(store, workers, reactor=None, bus=None) -> TaskRunner:
-    """A runner over ``store``; its master reads ``bus``, big scripts compile on ``workers``."""
-    return TaskRunner(TaskStore(store), Scripts(workers), TaskMaster(reactor, bus))
+def build_task_runner(store, workers, reactor=None, bus=None, services=None) -> TaskRunner:
+    """A runner over ``store``; its master reads ``bus``, big scripts compile on ``workers``;
+    ``services`` (:class:`~kapacitord_tw.engine.task.EngineServices`) is what its nodes reach."""
+    return TaskRunner(TaskStore(store), Scripts(workers), TaskMaster(reactor, bus, services))
 
 
 __all__ = [

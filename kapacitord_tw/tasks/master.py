@@ -16,7 +16,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from kapacitord_tw.engine.router import Engine
-from kapacitord_tw.engine.task import TaskExecution
+from kapacitord_tw.engine.task import EngineServices, TaskExecution
 
 #: Seconds between throughput samples (Kapacitor's one-second ticker).
 SAMPLE_INTERVAL = 1.0
@@ -30,8 +30,9 @@ class TaskMaster:
 
     log = Logger()
 
-    def __init__(self, reactor=None, bus=None):
+    def __init__(self, reactor=None, bus=None, services=None):
         self._reactor = reactor
+        self.services = services if services is not None else EngineServices()
         self._bus = bus
         self._executing: Dict[str, TaskExecution] = {}
         self.engine = Engine(reactor if reactor is not None else _Immediate())
@@ -44,7 +45,7 @@ class TaskMaster:
         self.stop_task(task_id)
         clock = self._reactor if self._reactor is not None else _Immediate()
         started_at = None if self._reactor is None else self._reactor.seconds()
-        executing = TaskExecution(task_id, compiled, dbrps, clock, started_at)
+        executing = TaskExecution(task_id, compiled, dbrps, clock, started_at, self.services)
         executing.start()
         if not self._executing:
             self._wake()

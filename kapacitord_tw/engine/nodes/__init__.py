@@ -1,4 +1,4 @@
 """One module per node family; importing this package registers them all."""
 
-from kapacitord_tw.engine.nodes import outputs, source, transform, window  # noqa: F401
+from kapacitord_tw.engine.nodes import alert, outputs, source, transform, union, window  # noqa: F401
 from kapacitord_tw.engine.nodes import derivative, influxql  # noqa: F401

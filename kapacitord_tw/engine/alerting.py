@@ -1,0 +1,89 @@
+"""Alert events, the topics that remember them, and the alert node's handlers.
+
+An :class:`AlertEvent` is what an alert node produces (Kapacitor's
+``alert.Event``: state plus data); :meth:`AlertEvent.alert_data` is the
+``alert.Data`` every handler sends.  :class:`AlertTopics` keeps
+the last state of each event per topic, which gives an event its
+``previousLevel``; the alerting service (topics API, topic handlers) builds
+on it.  :func:`build_handlers` turns the node's ``.log()``, ``.post()``,
+``.tcp()`` and ``.exec()`` properties into handler objects; the other
+notification services plug in there.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+import attrs
+
+from kapacitord_tw.engine.alertdata import AlertData
+
+LEVEL_NAMES = ("OK", "INFO", "WARNING", "CRITICAL")
+
+
+@attrs.frozen
+class AlertEvent:
+    id: str
+    message: str
+    details: str
+    time: int
+    duration: int
+    level: int
+    data: dict  # models.Result
+    recoverable: bool
+    name: str = ""
+    task_name: str = ""
+    category: str = ""
+    group: str = ""
+    tags: dict = attrs.field(factory=dict)
+    fields: dict = attrs.field(factory=dict)
+
+    def alert_data(self, previous: Optional["AlertEvent"] = None) -> AlertData:
+        """What handlers send; ``previous`` is the event this one replaces in its topic."""
+        return AlertData(
+            id=self.id, message=self.message, details=self.details, time=self.time,
+            duration=self.duration, level=self.level, series=self.data.get("series"),
+            previous_level=previous.level if previous is not None else 0,
+            recoverable=self.recoverable)
+
+
+class AlertTopics:
+    """The last event of each id, per topic (in memory; the alert service persists it)."""
+
+    def __init__(self):
+        self._events: Dict[str, Dict[str, AlertEvent]] = {}
+
+    def collect(self, topic: str, event: AlertEvent) -> Optional[AlertEvent]:
+        """Record ``event``; return the event it replaces (for ``previousLevel``)."""
+        events = self._events.setdefault(topic, {})
+        previous = events.get(event.id)
+        events[event.id] = event
+        return previous
+
+    def events(self, topic: str) -> Dict[str, AlertEvent]:
+        return dict(self._events.get(topic, {}))
+
+    def topics(self) -> List[str]:
+        return sorted(self._events)
+
+    def delete(self, topic: str) -> None:
+        self._events.pop(topic, None)
+
+
+def build_handlers(props, task, node) -> list:
+    """Handler objects for the alert node's ``LogHandlers``, ``HTTPPostHandlers``,
+    ``TcpHandlers`` and ``ExecHandlers`` properties."""
+    from kapacitord_tw.engine import handlers
+
+    out = []
+    for spec in props.get("LogHandlers") or ():
+        out.append(handlers.LogHandler(spec.get("FilePath", ""), spec.get("Mode") or 0o600))
+    for spec in props.get("HTTPPostHandlers") or ():
+        out.append(handlers.PostHandler(spec.get("URL", ""), dict(spec.get("Headers") or {})))
+    for spec in props.get("TcpHandlers") or ():
+        out.append(handlers.TCPHandler(spec.get("Address", "")))
+    for spec in props.get("ExecHandlers") or ():
+        command = list(spec.get("Command") or ())
+        if command:
+            out.append(handlers.ExecHandler(command[0], command[1:]))
+    return out
