@@ -146,3 +146,24 @@ def test_a_7kb_user_name_costs_the_log_a_few_hundred_bytes(h, lines):
     assert len(access) == 10
     assert all(len(line) < 1200 for line in access)
     assert all("truncated, 7168 chars" in line for line in access)
+
+
+@pytest.mark.parametrize("query", [
+    b"a" * 16000,
+    b"%" * 16000,
+    b"u=" + b"u%3D" * 4000,
+    b"u=%3D;" * 2700,
+    b"%70=;" * 3200,
+    b"p=;" * 5000,
+    b"u=" + b"a;p=x" * 3000,
+])
+def test_redaction_is_linear_on_a_16kb_request_line(query):
+    """The request line is at most 16 KB; its redaction must stay cheap."""
+    import time
+
+    from kapacitord_tw.http.accesslog import redact_uri
+
+    started = time.perf_counter()
+    redacted = redact_uri(b"/kapacitor/v1/ping?" + query)
+    assert time.perf_counter() - started < 1.0
+    assert b"p=x" not in redacted and b"p=;" not in redacted.replace(b"p=[REDACTED];", b"")
