@@ -820,8 +820,6 @@ class _Compiler:
                 t = param(len(values))
                 if t == "string" and not isinstance(final, str):
                     st.fail(f"wrong type for value; expected string; got {go_type_name(final)}")
-                if t == "value" and final is None:
-                    final = None
                 values.append(final)
             try:
                 result = fn(*values)
