@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import Callable, List
 
-from kapacitord_tw.engine.reducers import Result
+from kapacitord_tw.engine.reducers import Result, float_sum
 from kapacitord_tw.tick.gonum import float_div
 
 #: Arbitrary weight for the initial level and trend guesses.
@@ -74,53 +74,68 @@ def _pow(x: float, t: int) -> float:
     return go_pow_int(x, t)
 
 
+#: Below this, squares may turn subnormal and round differently from Go's
+#: normalised mantissas.
+_TINY = 2.0 ** -960
+
+
+def powers(x: float, count: int) -> List[float]:
+    """``[Pow(x, t) for t in range(count)]`` bit for bit as Go computes them.
+
+    Go multiplies, from the lowest bit of ``t`` up, the squares ``x**(2**k)``
+    (as mantissas; scaling by two is exact), so ``Pow(x, t)`` is
+    ``Pow(x, t - 2**h) * x**(2**h)`` for the highest bit ``h`` of ``t``: one
+    multiplication per ``t`` instead of a loop.
+    """
+    table = [1.0] * count
+    if count < 2:
+        return table
+    squares = [x]
+    while (1 << len(squares)) < count:
+        squares.append(squares[-1] * squares[-1])
+    table[1] = x
+    for t in range(2, count):
+        h = t.bit_length() - 1
+        table[t] = table[t - (1 << h)] * squares[h]
+    if x != x or x == 0 or x == 1 or abs(squares[-1]) < _TINY or abs(table[-1]) < _TINY:
+        return [_pow(x, t) for t in range(count)]
+    return table
+
+
 def nelder_mead(objfunc: Callable[[List[float]], float], start: List[float],
                 epsilon: float, scale: float):
-    """``neldermead.Optimizer.Optimize`` with its defaults: (minimum, parameters)."""
+    """``neldermead.Optimizer.Optimize`` with its defaults: (minimum, parameters).
+
+    ``objfunc`` may change the vertex it is given (the forecast clamps it),
+    and the simplex keeps that change, as in Go."""
     n = len(start)
-    v = [list(start)] + [[0.0] * n for _ in range(n)]
-    vr = [0.0] * n
-    ve = [0.0] * n
-    vc = [0.0] * n
-    vm = [0.0] * n
-    sqrt2 = math.sqrt(2)
-    pn = scale * (math.sqrt(float(n + 1)) - 1 + float(n)) / (float(n) * sqrt2)
-    qn = scale * (math.sqrt(float(n + 1)) - 1) / (float(n) * sqrt2)
-    for i in range(1, n + 1):
-        row = v[i]
-        for j in range(n):
-            row[j] = (pn if i - 1 == j else qn) + start[j]
-    f = [objfunc(v[j]) for j in range(n + 1)]
-    rng = range(n)
-    rows = range(n + 1)
     fn = float(n)
+    sqrt2 = math.sqrt(2)
+    pn = scale * (math.sqrt(float(n + 1)) - 1 + fn) / (fn * sqrt2)
+    qn = scale * (math.sqrt(float(n + 1)) - 1) / (fn * sqrt2)
+    v = [list(start)]
+    for i in range(1, n + 1):
+        v.append([(pn if i - 1 == j else qn) + start[j] for j in range(n)])
+    f = [objfunc(row) for row in v]
+    rows = range(n + 1)
     for _ in range(_MAX_ITERATIONS):
-        vg = vs = 0
-        for i in rows:
-            if f[i] > f[vg]:
-                vg = i
-            if f[i] < f[vs]:
-                vs = i
+        # largest, smallest (first of equals) and second largest values
+        vg = f.index(max(f))
+        vs = f.index(min(f))
         vh = vs
+        fg = f[vg]
         for i in rows:
-            if f[i] > f[vh] and f[i] < f[vg]:
+            if f[vh] < f[i] < fg:
                 vh = i
         worst = v[vg]
-        for i in rng:
-            cent = 0.0
-            for m in rows:
-                if m != vg:
-                    cent += v[m][i]
-            vm[i] = cent / fn
-        for i in rng:
-            vr[i] = vm[i] + _NM_ALPHA * (vm[i] - worst[i])
+        vm = [float_sum(col) / fn for col in zip(*[v[m] for m in rows if m != vg])]
+        vr = [c + _NM_ALPHA * (c - w) for c, w in zip(vm, worst)]
         fr = objfunc(vr)
-        if fr < f[vh] and fr >= f[vs]:
+        if f[vh] > fr >= f[vs]:
             worst[:] = vr
             f[vg] = fr
         if fr < f[vs]:
-            for i in rng:
-                ve[i] = vm[i] + _NM_GAMMA * (vr[i] - vm[i])
+            ve = [c + _NM_GAMMA * (r - c) for c, r in zip(vm, vr)]
             fe = objfunc(ve)
             if fe < fr:
                 worst[:] = ve
@@ -129,41 +144,72 @@ def nelder_mead(objfunc: Callable[[List[float]], float], start: List[float],
                 worst[:] = vr
                 f[vg] = fr
         if fr >= f[vh]:
-            if fr < f[vg] and fr >= f[vh]:
-                for i in rng:
-                    vc[i] = vm[i] + _NM_BETA * (vr[i] - vm[i])
+            if f[vg] > fr >= f[vh]:
+                vc = [c + _NM_BETA * (r - c) for c, r in zip(vm, vr)]  # outside
             else:
-                for i in rng:
-                    vc[i] = vm[i] - _NM_BETA * (vm[i] - worst[i])
+                vc = [c - _NM_BETA * (c - w) for c, w in zip(vm, worst)]  # inside
             fc = objfunc(vc)
             if fc < f[vg]:
                 worst[:] = vc
                 f[vg] = fc
             else:
+                # shrink every vertex halfway towards the best one
                 best = v[vs]
                 for row_i in rows:
                     if row_i != vs:
                         row = v[row_i]
-                        for i in rng:
-                            row[i] = best[i] + (row[i] - best[i]) / 2.0
+                        row[:] = [b + (x - b) / 2.0 for b, x in zip(best, row)]
                 f[vg] = objfunc(v[vg])
                 f[vh] = objfunc(v[vh])
-        fsum = 0.0
-        for i in rows:
-            fsum += f[i]
-        favg = fsum / float(n + 1)
-        s = 0.0
-        for i in rows:
-            d = f[i] - favg
-            s += d * d / fn
-        if math.sqrt(s) < epsilon:
+        favg = float_sum(f) / float(n + 1)
+        spread = 0.0
+        for value in f:
+            d = value - favg
+            spread += d * d / fn
+        if math.sqrt(spread) < epsilon:
             break
-    vs = 0
-    for i in rows:
-        if f[i] < f[vs]:
-            vs = i
+    vs = f.index(min(f))
     parameters = list(v[vs])
     return objfunc(v[vs]), parameters
+
+
+def _forecast_flat(yT, alpha, beta, phi, lT, bT, total, pw) -> List[float]:
+    """The forecast without seasons (every seasonal factor is 1)."""
+    out = [yT]
+    append = out.append
+    phiH = phi
+    one_alpha, one_beta = 1 - alpha, 1 - beta
+    for t in range(1, total):
+        lTp = lT
+        lT = alpha * yT + one_alpha * (lTp + phi * bT)
+        bT = beta * (lT - lTp) + one_beta * phi * bT
+        yT = lT + phiH * bT
+        phiH += pw[t]
+        append(yT)
+    return out
+
+
+def _sse_flat(y, alpha, beta, phi, lT, bT, pw) -> float:
+    """``sse(forecast(0, params))`` without seasons, in one pass."""
+    yT = y[0]
+    total = 0.0
+    if yT == yT:
+        total += 0.0  # the first forecast is the first value
+    phiH = phi
+    one_alpha, one_beta = 1 - alpha, 1 - beta
+    for t in range(1, len(y)):
+        lTp = lT
+        lT = alpha * yT + one_alpha * (lTp + phi * bT)
+        bT = beta * (lT - lTp) + one_beta * phi * bT
+        yT = lT + phiH * bT
+        phiH += pw[t]
+        yt = y[t]
+        if yt == yt:
+            if yT != yT:
+                return math.inf
+            d = yT - yt
+            total += d * d
+    return total
 
 
 class _Fit:
@@ -184,46 +230,48 @@ class _Fit:
             if params[k] < 0:
                 params[k] = 0.0
         y = self.y
-        yT = y[0]
+        total = len(y) + h
         alpha, beta, gamma, phi = params[0], params[1], params[2], params[3]
+        pw = powers(phi, total)
+        if not self.seasonal:
+            return _forecast_flat(y[0], alpha, beta, phi, params[4], params[5], total, pw)
+        yT = y[0]
         phiH = phi
         lT = params[4]
         bT = params[5]
-        seasonal = self.seasonal
-        m = so = 0
-        if seasonal:
-            # The seasonal factors live in params[6:] and are updated there.
-            m = len(params) - 6
-            if m == 1:
-                params[6] = 1.0
-            so = m - 1
-        length = len(y)
-        forecasted = [0.0] * (length + h)
+        # The seasonal factors live in params[6:] and are updated there.
+        m = len(params) - 6
+        if m == 1:
+            params[6] = 1.0
+        so = m - 1
+        forecasted = [0.0] * total
         forecasted[0] = yT
-        stm = stmh = 1.0
         one_alpha, one_beta, one_gamma = 1 - alpha, 1 - beta, 1 - gamma
-        for t in range(1, length + h):
-            if seasonal:
-                hm = t % m
-                stm = params[6 + (t - m + so) % m]
-                stmh = params[6 + (t - m + hm + so) % m]
+        for t in range(1, total):
+            hm = t % m
+            stm = params[6 + (t - m + so) % m]
+            stmh = params[6 + (t - m + hm + so) % m]
             lTp, bTp = lT, bT
-            if seasonal:
-                lT = alpha * float_div(yT, stm) + one_alpha * (lTp + phi * bTp)
-                bT = beta * (lT - lTp) + one_beta * phi * bTp
-                sT = gamma * float_div(yT, lTp + phi * bTp) + one_gamma * stm
-            else:  # the seasonal factor is 1 and sT unused
-                lT = alpha * yT + one_alpha * (lTp + phi * bTp)
-                bT = beta * (lT - lTp) + one_beta * phi * bTp
+            lT = alpha * float_div(yT, stm) + one_alpha * (lTp + phi * bTp)
+            bT = beta * (lT - lTp) + one_beta * phi * bTp
+            sT = gamma * float_div(yT, lTp + phi * bTp) + one_gamma * stm
             yT = (lT + phiH * bT) * stmh
-            phiH += _pow(phi, t)
-            if seasonal:
-                params[6 + (t + so) % m] = sT
-                so += 1
+            phiH += pw[t]
+            params[6 + (t + so) % m] = sT
+            so += 1
             forecasted[t] = yT
         return forecasted
 
     def sse(self, params: List[float]) -> float:
+        if not self.seasonal:
+            for k in range(4):
+                if params[k] > 1:
+                    params[k] = 1.0
+                if params[k] < 0:
+                    params[k] = 0.0
+            y = self.y
+            return _sse_flat(y, params[0], params[1], params[3], params[4], params[5],
+                             powers(params[3], len(y)))
         total = 0.0
         y = self.y
         for i, f in enumerate(self.forecast(0, params)):
