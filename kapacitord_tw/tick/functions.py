@@ -10,13 +10,13 @@ expression gets fresh instances from :func:`new_functions`.
 
 import datetime
 import math
-import random
 
 from kapacitord_tw.gocompat import underscore_ok
 from kapacitord_tw.tick import bessel
 from kapacitord_tw.tick.durations import (
     Duration, InvalidDuration, format_duration, parse_duration)
 from kapacitord_tw.gocompat import go_quote
+from kapacitord_tw.tick.mwc import MWC
 from kapacitord_tw.tick.gonum import (
     GoRuntimeError, float_to_int64, format_float_f, format_v, wrap_int64)
 from kapacitord_tw.tick.values import (
@@ -713,17 +713,21 @@ def _spread():
     return Func("spread", _sig((_F, T_FLOAT)), call)
 
 
+#: Makes the generator of each ``rand()``; tests pin it (``MWC.seeded(0)``)
+#: the way Kapacitor's own tests replace ``stateful.NewRand``.
+new_rand_source = MWC.random
+
+
 def _rand():
-    rng = random.Random()
+    rng = new_rand_source()
 
     def call(*args):
         if len(args) > 1:
             raise FuncError("rand expects zero or one argument")
         if args:
-            bound = args[0] & 0xFFFFFFFFFFFFFFFF
-            value = rng.randrange(bound) if bound else 0
+            value = rng.uint64n(args[0])
         else:
-            value = rng.getrandbits(64)
+            value = rng.uint64()
         return value & ((1 << 63) - 1)
     return Func("rand", _sig(((), T_INT), ((T_INT,), T_INT)), call)
 
