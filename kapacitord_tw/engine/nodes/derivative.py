@@ -18,7 +18,6 @@ from kapacitord_tw.engine.reducers import go_type
 from kapacitord_tw.tick.gonum import float_div
 
 _SECOND = 1_000_000_000
-_NUMBERS = (float, int)
 
 
 @node_type("DerivativeNode")
@@ -38,7 +37,8 @@ class DerivativeNode(GroupedNode):
         """``(value, store, emit)``: the derivative of ``current`` against ``previous``."""
         field = self.field
         value = current.fields.get(field)
-        if type(value) not in _NUMBERS:
+        kind = type(value)
+        if kind is not float and kind is not int:
             self.error("cannot perform derivative: field is the wrong type "
                        f"field={field} type={_type_name(value)}")
             return None, False, False
@@ -76,7 +76,8 @@ class _DerivativeGroup:
             self.previous = p
         if not emit:
             return None
-        return p.evolve(fields=self._fields(p, value))
+        return Point(p.name, p.database, p.retention_policy, p.tags, self._fields(p, value),
+                     p.time, p.dimensions, p.group)
 
     def batch(self, b: Batch):
         self.previous = None
