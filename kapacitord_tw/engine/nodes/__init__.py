@@ -2,4 +2,4 @@
 
 from kapacitord_tw.engine.nodes import alert, outputs, source, transform, union, window  # noqa: F401
 from kapacitord_tw.engine.nodes import derivative, influxql  # noqa: F401
-from kapacitord_tw.engine.nodes import barrier, combine, flatten, join, log  # noqa: F401
+from kapacitord_tw.engine.nodes import barrier, combine, flatten, httppost, join, log  # noqa: F401
