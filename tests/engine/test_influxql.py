@@ -17,7 +17,7 @@ from twisted.logger import formatEvent, globalLogPublisher
 
 from kapacitord_tw import tick
 from kapacitord_tw.engine.holtwinters import go_pow_int
-from kapacitord_tw.engine.messages import Point
+from kapacitord_tw.engine.messages import NO_DIMENSIONS, Barrier, Point
 from kapacitord_tw.engine.task import TaskExecution, TaskStartError
 
 S = 1_000_000_000
@@ -437,3 +437,12 @@ def test_holt_winters_fits_run_in_the_thread_pool_one_at_a_time_and_emit_in_orde
     assert out.result()["series"][0]["values"][0][0] == ts(20)
     hw = next(n for name, n in task.nodes.items() if name.startswith("holtWinters"))
     assert hw.errors == 0 and sum(hw.edge_counts) == 2
+
+
+def test_a_barrier_that_opens_a_group_passes_through_without_an_error():
+    run = Run("stream|from().measurement('cpu')|mean('value')|httpOut('out')")
+    node = next(n for name, n in run.task.nodes.items() if name.startswith("mean"))
+    node.receive(Barrier("", {}, NO_DIMENSIONS, T0))
+    run.write("cpu", {}, {"value": 1.0}, 1).write("cpu", {}, {"value": 2.0}, 2)
+    assert node.errors == 0
+    assert single(run)["values"] == [[ts(1), 1.0]]

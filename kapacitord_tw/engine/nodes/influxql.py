@@ -214,7 +214,7 @@ class _Group:
 
     def __init__(self, node: InfluxQLNode, first):
         self.node = node
-        self.name = first.name
+        self.name = getattr(first, "name", "")  # a barrier has none, as in Go
         self.tags = first.group_tags()
         self.dims = first.dimensions
         self.by_name = first.dimensions.by_name
