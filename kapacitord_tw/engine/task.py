@@ -39,6 +39,10 @@ class EngineServices:
     server_id: str = ""
     master_id: str = "main"
     topics: object = attrs.field(factory=AlertTopics)
+    #: the ingest point bus (``kapacitorLoopback`` writes into it); None: no loopback
+    bus: object = None
+    #: a treq-like client for ``httpPost`` (None: one without keep-alive on the reactor)
+    http_client: object = None
 
     @property
     def server_info(self) -> Dict[str, str]:

@@ -2,4 +2,5 @@
 
 from kapacitord_tw.engine.nodes import alert, outputs, source, transform, union, window  # noqa: F401
 from kapacitord_tw.engine.nodes import derivative, influxql  # noqa: F401
-from kapacitord_tw.engine.nodes import barrier, combine, flatten, httppost, join, log  # noqa: F401
+from kapacitord_tw.engine.nodes import (  # noqa: F401
+    barrier, combine, flatten, httppost, join, log, loopback, sideload)
