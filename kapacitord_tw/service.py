@@ -139,7 +139,7 @@ def build_app(
     ids = load_ids(config.data_dir)
     bus = PointBus()
     services = EngineServices(hostname=config.hostname, cluster_id=ids.cluster_id,
-                              server_id=ids.server_id)
+                              server_id=ids.server_id, bus=bus)
     tasks = build_task_runner(store, workers, reactor, bus, services)
     areas: List[object] = [
         PingAPI(stats, routes),
