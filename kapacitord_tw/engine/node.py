@@ -308,8 +308,13 @@ def duration_ns(value) -> int:
     return int(getattr(value, "nanoseconds", value))
 
 
-def lambda_evaluator(lambda_node):
-    """A fresh evaluator of a TICKscript lambda (its own stateful-function state)."""
+def lambda_program(lambda_node):
+    """A TICKscript lambda compiled once; ``.new_evaluator()`` gives each group its own state."""
     from kapacitord_tw.engine.lambdas import compile_lambda
 
-    return compile_lambda(lambda_node).new_evaluator()
+    return compile_lambda(lambda_node)
+
+
+def lambda_evaluator(lambda_node):
+    """A fresh evaluator of a TICKscript lambda (its own stateful-function state)."""
+    return lambda_program(lambda_node).new_evaluator()

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional
 
 from kapacitord_tw.engine.messages import Batch, BatchPoint, Dimensions, Point, go_truncate
 from kapacitord_tw.engine.node import (
-    GroupedNode, Node, NodeError, duration_ns, lambda_evaluator, node_type, prop)
+    GroupedNode, Node, NodeError, duration_ns, lambda_program, node_type, prop)
 
 
 class _PerPointGroup:
@@ -58,13 +58,13 @@ class _PerPointGroup:
 class WhereNode(GroupedNode):
     def __init__(self, spec, task):
         super().__init__(spec, task)
-        self.lambda_node = self.props.get("Lambda")
-        if self.lambda_node is None:
+        lambda_node = self.props.get("Lambda")
+        if lambda_node is None:
             raise NodeError("nil expression passed to WhereNode")
-        lambda_evaluator(self.lambda_node)  # compile errors surface at start
+        self.program = lambda_program(lambda_node)
 
     def new_group(self, first):
-        return _WhereGroup(self, lambda_evaluator(self.lambda_node))
+        return _WhereGroup(self, self.program.new_evaluator())
 
 
 class _WhereGroup(_PerPointGroup):
@@ -97,11 +97,10 @@ class EvalNode(GroupedNode):
         self.tags = set(self.props.get("TagsList") or ())
         self.keep = bool(prop(self, "KeepFlag", False))
         self.keep_list = list(self.props.get("KeepList") or ())
-        for lam in self.lambdas:
-            lambda_evaluator(lam)
+        self.programs = [lambda_program(lam) for lam in self.lambdas]
 
     def new_group(self, first):
-        return _EvalGroup(self, [lambda_evaluator(lam) for lam in self.lambdas])
+        return _EvalGroup(self, [p.new_evaluator() for p in self.programs])
 
 
 class _EvalGroup(_PerPointGroup):
@@ -127,12 +126,7 @@ class _EvalGroup(_PerPointGroup):
         for name, ev in zip(node.as_list, self.evaluators):
             # Earlier results are in scope for later expressions, unless a
             # field or tag of the same name shadows them (Kapacitor's fillScope).
-            if results:
-                scope = {k: v for k, v in results.items() if k not in tags}
-                scope.update(fields)
-            else:
-                scope = fields
-            results[name] = ev.eval(time, scope, tags)
+            results[name] = ev.eval(time, fields, tags, results or None)
         new_tags = tags
         if node.tags:
             new_tags = dict(tags)
@@ -326,14 +320,14 @@ class _StateNode(GroupedNode):
 
     def __init__(self, spec, task):
         super().__init__(spec, task)
-        self.lambda_node = self.props.get("Lambda")
-        if self.lambda_node is None:
+        lambda_node = self.props.get("Lambda")
+        if lambda_node is None:
             raise NodeError(f"nil expression passed to {spec.type_name}")
-        lambda_evaluator(self.lambda_node)
+        self.program = lambda_program(lambda_node)
         self.as_name = prop(self, "As", self.default_as)
 
     def new_group(self, first):
-        return _StateGroup(self, lambda_evaluator(self.lambda_node), self.new_tracker())
+        return _StateGroup(self, self.program.new_evaluator(), self.new_tracker())
 
 
 class _StateGroup(_PerPointGroup):
