@@ -53,25 +53,36 @@ class _Base:
     dropped: int = attr.ib(default=0, init=False)
     pending: int = attr.ib(default=0, init=False)
     max_pending: int = attr.ib(default=MAX_PENDING, kw_only=True)
+    _queue = attr.ib(default=None, init=False, repr=False)
 
     log = Logger()
     kind = "handler"
 
     def handle(self, alert: AlertData) -> defer.Deferred:
-        """Send *alert*; the Deferred fires with None once done or failed."""
+        """Send *alert* after the ones before it (a receiver sees events in
+        order, as from Kapacitor's one goroutine per handler); the Deferred
+        fires with None once done or failed."""
         if self.pending >= self.max_pending:
             self.dropped += 1
             self.log.warn("{kind} alert handler: {pending} events in flight, event dropped",
                           kind=self.kind, pending=self.pending)
             return defer.succeed(None)
         self.pending += 1
-        try:
+        finished = defer.Deferred()  # this send is over: the next may start
+        result = defer.Deferred()    # the caller's copy
+        previous, self._queue = self._queue, finished
+
+        def send(_):
             d = defer.maybeDeferred(self._send, alert)
-        except Exception as e:   # pragma: no cover - maybeDeferred catches
-            d = defer.fail(e)
-        d.addErrback(self._failed)
-        d.addBoth(self._done)
-        return d
+            d.addErrback(self._failed)
+            d.addBoth(self._done)
+            d.addBoth(lambda _: (finished.callback(None), result.callback(None)))
+
+        if previous is None:
+            send(None)
+        else:
+            previous.addCallback(send)
+        return result
 
     def _failed(self, failure) -> None:
         self.errors += 1
