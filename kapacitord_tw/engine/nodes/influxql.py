@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from twisted.internet.defer import DeferredSemaphore
 from twisted.internet.threads import deferToThreadPool
 
 from kapacitord_tw.engine.messages import Batch, BatchPoint, Point
@@ -36,6 +37,10 @@ _MISSING = object()
 
 #: holtWinters fits waiting for their thread, per node, before batches are dropped.
 MAX_PENDING_FITS = 64
+
+#: Threads of the reactor's pool that fits may hold at once, all tasks together,
+#: so name resolution and the store's fsyncs always find a free thread.
+FIT_THREADS = DeferredSemaphore(2)
 
 
 @node_type("InfluxQLNode")
@@ -358,8 +363,8 @@ class _FitOutbox:
                 entry.job = None
                 self.waiting -= 1
                 self.running = True
-                d = deferToThreadPool(self.reactor, self.reactor.getThreadPool(),
-                                      fn, values, points)
+                d = FIT_THREADS.run(deferToThreadPool, self.reactor,
+                                    self.reactor.getThreadPool(), fn, values, points)
                 d.addCallbacks(self._done, self._failed,
                                callbackArgs=(entry, finish), errbackArgs=(entry,))
                 return
