@@ -33,7 +33,7 @@ UNSUPPORTED_SECTIONS = frozenset(
     """
     alert alerta azure bigpanda config-override consul collectd deadman
     discord dns ec2 file-discovery fluxtask gce hipchat httppost influxdb
-    kafka kubernetes load marathon mqtt nerve opentsdb opsgenie opsgenie2
+    kafka kubernetes marathon mqtt nerve opentsdb opsgenie opsgenie2
     pagerduty pagerduty2 pushover replay reporting scraper sensu servicenow
     serverset slack smtp snmptrap sideload static-discovery stats swarm
     talk task teams telegram triton udf udp victorops zenoss
@@ -382,6 +382,12 @@ def _validate_http(http: model.HTTPConfig) -> None:
         )
 
 
+def _validate_load(load: model.LoadConfig) -> None:
+    """``load.Config.Validate``: its message has no section prefix, as in Kapacitor."""
+    if load.enabled and not os.path.isabs(load.dir):
+        raise ValidationError("dir must be an absolute path")
+
+
 def validate(config: model.Config) -> None:
     """Kapacitor's validation order; raises ValidationError(message)."""
     if not config.hostname:
@@ -415,6 +421,7 @@ def validate(config: model.Config) -> None:
     validate_ciphers(config.tls.ciphers)
     normalise_tls_version(config.tls.min_version)
     normalise_tls_version(config.tls.max_version)
+    _validate_load(config.load)
 
 
 def invalid_configuration(err: ValidationError) -> str:

@@ -119,6 +119,14 @@ class StorageConfig:
 
 
 @attrs.frozen
+class LoadConfig:
+    """``[load]``: tasks, templates and topic handlers read from files at start-up."""
+
+    enabled: bool = setting(False, "enabled", "Enabled", BOOL)
+    dir: str = setting("./load", "dir", "Dir", STRING)
+
+
+@attrs.frozen
 class LoggingConfig:
     file: str = setting("STDERR", "file", "File", STRING)
     level: str = setting("DEBUG", "level", "Level", STRING)
@@ -152,6 +160,9 @@ class Config:
     storage: StorageConfig = attrs.field(
         factory=StorageConfig, metadata={"toml": "storage", "section": True}
     )
+    load: LoadConfig = attrs.field(
+        factory=LoadConfig, metadata={"toml": "load", "section": True}
+    )
     logging: LoggingConfig = attrs.field(
         factory=LoggingConfig, metadata={"toml": "logging", "section": True}
     )
@@ -174,6 +185,7 @@ def demo_config(home: str | None = None) -> Config:
         Config(),
         data_dir=base,
         storage=StorageConfig(boltdb=os.path.join(base, "kapacitor.db")),
+        load=LoadConfig(dir=os.path.join(base, "load")),
     )
 
 
