@@ -47,11 +47,39 @@ class AlertEvent:
             recoverable=self.recoverable)
 
 
+class Inhibitor:
+    """An alert group's ``.inhibit(category, tags...)``: while its group is
+    alerting, events of ``category`` with the same values of ``tags`` are held back."""
+
+    __slots__ = ("category", "tags", "active")
+
+    def __init__(self, category: str, tags: Dict[str, str]):
+        self.category = category
+        self.tags = tags
+        self.active = False
+
+    def inhibits(self, category: str, tags: Dict[str, str]) -> bool:
+        if not self.active or category != self.category:
+            return False
+        return all(tags.get(k) == v for k, v in self.tags.items())
+
+
 class AlertTopics:
-    """The last event of each id, per topic (in memory; the alert service persists it)."""
+    """The last event of each id, per topic (in memory; the alert service persists it),
+    and the inhibitors of every running alert node."""
 
     def __init__(self):
         self._events: Dict[str, Dict[str, AlertEvent]] = {}
+        self._inhibitors: List[Inhibitor] = []
+
+    def add_inhibitor(self, inhibitor: Inhibitor) -> None:
+        self._inhibitors.append(inhibitor)
+
+    def remove_inhibitor(self, inhibitor: Inhibitor) -> None:
+        self._inhibitors = [i for i in self._inhibitors if i is not inhibitor]
+
+    def is_inhibited(self, category: str, tags: Dict[str, str]) -> bool:
+        return any(i.inhibits(category, tags) for i in self._inhibitors)
 
     def collect(self, topic: str, event: AlertEvent) -> Optional[AlertEvent]:
         """Record ``event``; return the event it replaces (for ``previousLevel``)."""

@@ -20,7 +20,7 @@ from typing import List, Optional
 
 from kapacitord_tw.engine.alertdata import (
     DEFAULT_DETAILS, DEFAULT_ID, DEFAULT_MESSAGE, AlertTemplates, ServerInfo)
-from kapacitord_tw.engine.alerting import LEVEL_NAMES, AlertEvent, build_handlers
+from kapacitord_tw.engine.alerting import LEVEL_NAMES, AlertEvent, Inhibitor, build_handlers
 from kapacitord_tw.engine.gotemplate import TemplateError
 from kapacitord_tw.engine.handlers import HandlerConfigError
 from kapacitord_tw.engine.messages import Batch, BatchPoint, Point
@@ -79,6 +79,8 @@ class AlertNode(GroupedNode):
         self.augments_tags = bool(self.level_tag or self.id_tag)
         self.augments_fields = bool(self.level_field or self.id_field or self.message_field
                                     or self.duration_field)
+        self.inhibitors = [(spec_.get("Category", ""), tuple(spec_.get("EqualTags") or ()))
+                           for spec_ in props.get("Inhibitors") or ()]
         self.topic = prop(self, "Topic", "")
         try:
             self.handlers = build_handlers(props, task, self)
@@ -119,7 +121,26 @@ class AlertNode(GroupedNode):
     # ----------------------------------------------------------- groups
 
     def new_group(self, first):
-        return _AlertState(self)
+        inhibitors = []
+        topics = self.task.topics
+        if self.inhibitors and topics is not None:
+            group_tags = first.group_tags()
+            for category, equal in self.inhibitors:
+                inhibitor = Inhibitor(category, {t: group_tags.get(t, "") for t in equal})
+                topics.add_inhibitor(inhibitor)
+                inhibitors.append(inhibitor)
+        return _AlertState(self, inhibitors)
+
+    def _forget(self, state) -> None:
+        topics = self.task.topics
+        for inhibitor in state.inhibitors:
+            topics.remove_inhibitor(inhibitor)
+
+    def delete_group(self, d):
+        state = self.groups.pop(d.group, None)
+        if state is not None:
+            self._forget(state)
+        return d
 
     def render_id(self, name: str, group: str, tags: dict) -> str:
         return self.templates.render_id(name, group, tags)
@@ -136,6 +157,10 @@ class AlertNode(GroupedNode):
     def trigger(self, event: AlertEvent) -> None:
         """Count the event, log it, publish it to the topics and the handlers."""
         counters = self.counters
+        topics = self.task.topics
+        if topics is not None and topics.is_inhibited(event.category, event.tags):
+            counters["alerts_inhibited"] += 1
+            return
         counters["alerts_triggered"] += 1
         key = ("oks_triggered", "infos_triggered", "warns_triggered", "crits_triggered")[event.level]
         counters[key] += 1
@@ -143,7 +168,6 @@ class AlertNode(GroupedNode):
                       "message={msg}", task=self.task.id, node=self.name,
                       alert_level=LEVEL_NAMES[event.level],
                       id=event.id, msg=event.message)
-        topics = self.task.topics
         if self.handlers:
             previous = topics.collect(self.anon_topic, event) if topics is not None else None
             data = event.alert_data(previous)
@@ -153,6 +177,8 @@ class AlertNode(GroupedNode):
             topics.collect(self.topic, event)
 
     def stop(self) -> None:
+        for state in self.groups.values():
+            self._forget(state)
         for handler in self.handlers:
             close = getattr(handler, "close", None)
             if close is not None:
@@ -161,10 +187,11 @@ class AlertNode(GroupedNode):
 
 class _AlertState:
     __slots__ = ("node", "history", "idx", "flapping", "changed", "first_triggered",
-                 "last_triggered", "expired")
+                 "last_triggered", "expired", "inhibitors")
 
-    def __init__(self, node: AlertNode):
+    def __init__(self, node: AlertNode, inhibitors=()):
         self.node = node
+        self.inhibitors = inhibitors
         self.history = [OK] * node.history
         self.idx = 0
         self.flapping = False
@@ -212,6 +239,9 @@ class _AlertState:
         previous = self.idx - 1 if self.idx else len(self.history) - 1
         if self.history[previous] == OK:
             self.first_triggered = time
+        alerting = self.history[self.idx] != OK
+        for inhibitor in self.inhibitors:
+            inhibitor.active = alerting
 
     def duration(self) -> int:
         return self.last_triggered - self.first_triggered
