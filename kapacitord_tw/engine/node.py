@@ -68,6 +68,8 @@ class Node:
         }
         self._exec_ns = 0
         self._exec_count = 0
+        #: group -> (group tags, dimensions, emitted), kept only when a stats node watches us
+        self.group_stats = None
         self._suppressed = 0
         self._log_window = -1.0
         self._logged_in_window = 0
@@ -133,11 +135,23 @@ class Node:
     def forward(self, msg) -> None:
         """Send ``msg`` to every child, counting it on the edges."""
         counted = type(msg) is (Batch if self.batch_edges else Point)
+        if self.group_stats is not None:
+            self._count_group(msg, counted)
         counts = self.edge_counts
         for i, child in enumerate(self.children):
             if counted:
                 counts[i] += 1
             child.receive(msg)
+
+    def _count_group(self, msg, counted: bool) -> None:
+        if counted and self.children:
+            entry = self.group_stats.get(msg.group)
+            if entry is None:
+                self.group_stats[msg.group] = (msg.group_tags(), msg.dimensions, 1)
+            else:
+                self.group_stats[msg.group] = (entry[0], entry[1], entry[2] + 1)
+        elif type(msg) is DeleteGroup:
+            self.group_stats.pop(msg.group, None)
 
     # Default handlers: data a node does not handle is an error, control
     # messages pass through.
