@@ -157,4 +157,6 @@ class TaskMasterService(Service):
 
     def stopService(self):
         super().stopService()
+        # Points already acknowledged with a 204 are processed before the tasks stop.
+        self.runner.master.engine.flush()
         self.runner.master.stop_all()
