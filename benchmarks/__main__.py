@@ -12,6 +12,16 @@ framework's ceiling) on loopback and drives them with ``wrk``.  Figures:
 * user_store_scaling   mean create-user latency with 10,000 users ÷ 10  (<= 1.25)
 * startup_100k         seconds to first authenticated answer, 100k users (<= 3 s)
 
+Engine and ingest figures (issues 11 and 14; ``benchmarks/engine_benches.py``):
+
+* engine_efficiency    points/s processed with the cpu-alert task ÷ accepted with no task (>= 0.60)
+* task_fanout          points/s over 100 tasks on 100 measurements ÷ 1 task (>= 0.80)
+* engine_storm_p99     ping p99 while writers saturate the engine ÷ idle   (<= 3)
+* group_memory         RSS bytes per group, window(1m)|mean, 100k groups  (<= 4 KiB)
+* window_point_memory  RSS bytes per buffered point, window(30m).every(1m) (<= 500 B)
+* ingest_vs_influxdb   points/s through /write (auth, cpu-alert task) ÷ a private influxd (>= 0.60),
+                       plus gzip and 100-line bodies and the write path's memory
+
 ``python -m benchmarks --abuse`` also runs the long versions of the abuse
 tests (more random requests, more kill -9 rounds) that CI runs briefly.
 """
@@ -34,6 +44,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
 from tests.support.daemon import Daemon, free_port, write_config  # noqa: E402
+
+from benchmarks import engine_benches  # noqa: E402
 
 ADMIN = ("admin", "Pa5sw0Rd")
 
@@ -250,7 +262,8 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per measurement")
     parser.add_argument("--only", action="append", default=[],
-                        help="auth, storm, scaling, startup (repeatable)")
+                        help="auth, storm, scaling, startup, engine_efficiency, task_fanout, "
+                             "engine_storm, window_memory, ingest (repeatable)")
     parser.add_argument("--abuse", action="store_true", help="also run the slow abuse tests")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -264,6 +277,11 @@ def main(argv=None) -> int:
         "storm": bench_storm,
         "scaling": bench_scaling,
         "startup": bench_startup,
+        "engine_efficiency": engine_benches.bench_engine_efficiency,
+        "task_fanout": engine_benches.bench_task_fanout,
+        "engine_storm": engine_benches.bench_engine_storm,
+        "window_memory": engine_benches.bench_window_memory,
+        "ingest": engine_benches.bench_ingest_vs_influxdb,
     }
     ok = True
     try:
