@@ -13,18 +13,19 @@ with these deliberate differences:
   CPU worker pool, so the reactor is never blocked for long).
 
 Every mutation holds the runner's lock and answers only once it is on disk.
+The checks themselves live in :mod:`kapacitord_tw.tasks.definitions`
+(shared with the ``[load]`` service); this module reads requests and
+renders answers.
 """
 
 from __future__ import annotations
-
-import uuid
 
 import attrs
 from klein import Klein
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from kapacitord_tw import gocompat, tick
+from kapacitord_tw import globmatch, gocompat
 from kapacitord_tw.auth.credentials import query_args
 from kapacitord_tw.auth.workers import WorkersBusy
 from kapacitord_tw.http import jsonbody
@@ -32,19 +33,9 @@ from kapacitord_tw.http.area import Area, install_error_handlers
 from kapacitord_tw.http.errors import APIError, json_response, no_content
 from kapacitord_tw.http.root import decoded_path
 from kapacitord_tw.http.routing import BASE
-from kapacitord_tw.storage.errors import StoreError
 from kapacitord_tw.tasks import bodies, views
-from kapacitord_tw.tasks.model import (
-    DBRP,
-    DISABLED,
-    ENABLED,
-    Task,
-    Template,
-    valid_task_id,
-    valid_template_id,
-)
-from kapacitord_tw.tasks.runner import RetargetFailed
-from kapacitord_tw.tasks.scripts import ScriptError, check_size
+from kapacitord_tw.tasks.definitions import Definitions, DefinitionError, busy_error
+from kapacitord_tw.tasks.model import Task, Template
 
 TASKS_PATH = BASE + "/tasks"
 TEMPLATES_PATH = BASE + "/templates"
@@ -124,6 +115,10 @@ class _ListQuery:
 def _list_query(args: dict, default_fields, known_fields, with_dot_view: bool) -> _ListQuery:
     """Read and check a listing's parameters, in Kapacitor's order (the first bad one answers)."""
     pattern = _arg(args, "pattern")
+    try:
+        globmatch.check_pattern(pattern)
+    except globmatch.PatternTooLong as e:
+        raise APIError(400, str(e)) from None
     fields = _fields(args, default_fields)
     script_format = _script_format(args)
     dot_view = _dot_view(args) if with_dot_view else "attributes"
@@ -148,27 +143,22 @@ def _entries(objects, render):
 
 def _busy_error() -> APIError:
     """The CPU worker pool's queue is full: the client should retry."""
-    return APIError(503, "TICKscript compilation is busy, retry later")
+    return _api_error(busy_error())
 
 
-def _script_errors(failure):
-    """ScriptError → 400 with its message; a full worker queue → 503."""
-    if failure.check(ScriptError):
-        raise APIError(400, failure.value.message)
-    return _busy(failure)
+def _api_error(refused: DefinitionError) -> APIError:
+    return APIError(refused.code, refused.message)
+
+
+def _refused(failure):
+    """Errback: a refused definition is answered with its status and message."""
+    failure.trap(DefinitionError)
+    raise _api_error(failure.value)
 
 
 def _busy(failure):
     failure.trap(WorkersBusy)
     raise _busy_error()
-
-
-def _invalid_id(kind: str, object_id: str) -> APIError:
-    return APIError(
-        400,
-        f"{kind} ID must contain only letters, numbers, '-', '.' and '_'. "
-        + gocompat.go_quote(object_id),
-    )
 
 
 class _TaskArea(Area):
@@ -181,9 +171,7 @@ class _TaskArea(Area):
         self._store = runner.tasks
         self._scripts = runner.scripts
         self._master = runner.master
-
-    def _now(self) -> int:
-        return self._runner.now_ns()
+        self._definitions = Definitions(runner)
 
     def _one(self, request, base: str, kind: str, body_fields: dict):
         """``GET``/``PATCH``/``DELETE`` of ``<base>/<id>``; mutations take the lock."""
@@ -200,27 +188,6 @@ class _TaskArea(Area):
 
     def _locked(self, function, *args):
         return self._runner.lock.run(function, *args)
-
-    def _parse(self, script: str):
-        return self._scripts.parse(script).addErrback(_script_errors)
-
-    def _compile_task(self, script: str, variables: dict):
-        return self._scripts.compile_task(script, variables).addErrback(_script_errors)
-
-    def _compile_template(self, script: str):
-        return self._scripts.compile_template(script).addErrback(_script_errors)
-
-    @staticmethod
-    def _check_script(script: str) -> None:
-        try:
-            check_size(script)
-        except ScriptError as e:
-            raise APIError(400, e.message) from None
-
-    @staticmethod
-    def _check_vars(variables) -> None:
-        if isinstance(variables, bodies.InvalidVars):
-            raise APIError(400, str(variables.error))
 
     def _task_json(self, task: Task, script_format="formatted", dot_view="attributes"):
         d = views.task_json(task, self._scripts, self._master, script_format, dot_view)
@@ -246,75 +213,9 @@ class TasksAPI(_TaskArea):
 
     @defer.inlineCallbacks
     def _create(self, request, body: dict):
-        task_id = body.get("id", "") or str(uuid.uuid4())
-        if not valid_task_id(task_id):
-            raise _invalid_id("task", task_id)
-        if self._store.task_exists(task_id):
-            raise APIError(400, f"task {task_id} already exists")
-        template_id = body.get("template-id", "")
-        if template_id:
-            template = self._store.template(template_id)
-            if template is None:
-                raise APIError(400, f"unknown template {template_id}: err: no template exists")
-            script = template.script
-        else:
-            script = body.get("script", "")
-            if not script:
-                raise APIError(400, "must provide TICKscript")
-        self._check_script(script)
-        status = body.get("status", "") or DISABLED
-        variables = body.get("vars") or {}
-        self._check_vars(variables)
-        program = yield self._parse(script)
-        kind = tick.task_type(program)
-        if kind is None:
-            raise APIError(400, "invalid task type: invalid")
-        yield self._compile_task(script, variables)
-        implicit = [DBRP(db, rp) for db, rp in tick.dbrps(program)]
-        explicit = body.get("dbrps") or []
-        if not implicit and not explicit:
-            raise APIError(400, "must specify dbrp")
-        if implicit and explicit:
-            raise APIError(400, "cannot specify dbrp in both implicitly and explicitly")
-        now = self._now()
-        task = Task(
-            id=task_id,
-            script=script,
-            type=kind,
-            template_id=template_id,
-            dbrps=implicit or explicit,
-            vars=variables,
-            status=status,
-            created=now,
-            modified=now,
-            last_enabled=now if status == ENABLED else None,
-        )
-        try:
-            created = yield self._store.create_task(task)
-            if created and template_id:
-                yield self._store.associate(template_id, task_id)
-        except StoreError as e:
-            raise APIError(500, str(e)) from None
-        if not created:
-            raise APIError(400, f"task {task_id} already exists")
-        self.log.info("task {task} defined", task=task_id)
-        if task.enabled:
-            yield self._start(task)
-        # ``task`` is what was stored: starting only clears an error, and it has none.
+        task = yield self._definitions.create_task(body).addErrback(_refused)
         view = yield self._task_json(task)
         return json_response(request, view)
-
-    @defer.inlineCallbacks
-    def _start(self, task: Task):
-        """Start an enabled task; it is already saved, so a failure is a 500."""
-        try:
-            yield self._runner.start(task)
-        except ScriptError as e:
-            raise APIError(500, e.detail) from None
-        except WorkersBusy:
-            raise _busy_error() from None
-        except StoreError as e:
-            raise APIError(500, str(e)) from None
 
     # ------------------------------------------------------ one task: GET
 
@@ -365,130 +266,15 @@ class TasksAPI(_TaskArea):
 
     @defer.inlineCallbacks
     def _update(self, request, task_id: str, body: dict):
-        original = self._store.task(task_id)
-        if original is None:
-            raise APIError(404, "task does not exist, cannot update")
-        new_id = body.get("id", "") or original.id
-        if new_id != original.id and not valid_task_id(new_id):
-            raise _invalid_id("task", new_id)
-        requested_template = body.get("template-id", "")
-        explicit = body.get("dbrps") or []
-        script = original.script
-        template_id = original.template_id
-        if requested_template or original.template_id:
-            template_id = requested_template or original.template_id
-            template = self._store.template(template_id)
-            if template is None:
-                raise APIError(
-                    400, f"unknown template {requested_template}: err: no template exists"
-                )
-            script = template.script
-            program = yield self._parse(script)
-        else:
-            program = yield self._parse(original.script)
-            if body.get("script"):
-                script = body["script"]
-                self._check_script(script)
-                old_program, program = program, (yield self._parse(script))
-                if tick.dbrps(old_program) and not tick.dbrps(program) and not explicit:
-                    raise APIError(400, "must specify dbrp")
-        implicit = [DBRP(db, rp) for db, rp in tick.dbrps(program)]
-        if implicit and explicit:
-            raise APIError(400, "cannot specify dbrp in implicitly and explicitly")
-        dbrps = implicit or explicit or original.dbrps
-        status = body.get("status", "") or original.status
-        status_changed = status != original.status
-        variables = original.vars
-        if body.get("vars"):
-            variables = body["vars"]
-            self._check_vars(variables)
-        kind = tick.task_type(program)
-        if kind is None:
-            raise APIError(400, "invalid task type: invalid")
-        yield self._compile_task(script, variables)
-        now = self._now()
-        updated = attrs.evolve(
-            original,
-            id=new_id,
-            script=script,
-            type=kind,
-            template_id=template_id,
-            dbrps=dbrps,
-            vars=variables,
-            status=status,
-            modified=now,
-            last_enabled=now if status_changed and status == ENABLED else original.last_enabled,
-        )
-        renamed = new_id != original.id
-        if renamed:
-            yield self._rename(original, updated)
-        else:
-            try:
-                yield self._store.put_task(updated)
-            except StoreError as e:
-                raise APIError(500, f"failed to replace task definition: {e}") from None
-        yield self._move_association(original, updated)
-        if status_changed:
-            if updated.enabled:
-                yield self._start(updated)
-            else:
-                self._runner.stop(original.id)
-        self.log.info("task {task} updated", task=new_id)
-        view = yield self._task_json(self._store.task(new_id) or updated)
+        task = yield self._definitions.update_task(task_id, body).addErrback(_refused)
+        view = yield self._task_json(task)
         return json_response(request, view)
-
-    @defer.inlineCallbacks
-    def _rename(self, original: Task, updated: Task):
-        try:
-            created = yield self._store.create_task(updated)
-        except StoreError as e:
-            raise APIError(500, f"failed to create new task during ID change: {e}") from None
-        if not created:
-            raise APIError(500, "failed to create new task during ID change: task already exists")
-        try:
-            yield self._store.delete_task(original.id)
-        except StoreError:
-            self.log.failure(
-                "failed to delete old task definition during ID change {old} -> {new}",
-                old=original.id,
-                new=updated.id,
-            )
-        if original.enabled and updated.enabled:
-            self._runner.stop(original.id)
-            yield self._start(updated)
-
-    @defer.inlineCallbacks
-    def _move_association(self, original: Task, updated: Task):
-        if not updated.template_id:
-            return
-        if original.id == updated.id and original.template_id == updated.template_id:
-            return
-        try:
-            if original.template_id:
-                yield self._store.disassociate(original.template_id, original.id)
-            yield self._store.associate(updated.template_id, updated.id)
-        except StoreError as e:
-            raise APIError(500, f"failed to associate task with template: {e}") from None
 
     # ------------------------------------------------------------- delete
 
     @defer.inlineCallbacks
     def _delete(self, request, task_id: str):
-        task = self._store.task(task_id)
-        if task is None:
-            return no_content(request)
-        if task.template_id:
-            try:
-                yield self._store.disassociate(task.template_id, task.id)
-            except StoreError:
-                self.log.failure("failed to disassociate task {task} from its template",
-                                 task=task_id)
-        self._runner.stop(task_id)
-        try:
-            yield self._store.delete_task(task_id)
-        except StoreError as e:
-            raise APIError(500, str(e)) from None
-        self.log.info("task {task} deleted", task=task_id)
+        yield self._definitions.delete_task(task_id).addErrback(_refused)
         return no_content(request)
 
     # --------------------------------------------------------------- list
@@ -525,29 +311,7 @@ class TemplatesAPI(_TaskArea):
 
     @defer.inlineCallbacks
     def _create(self, request, body: dict):
-        template_id = body.get("id", "") or str(uuid.uuid4())
-        if not valid_template_id(template_id):
-            raise _invalid_id("template", template_id)
-        if self._store.template(template_id) is not None:
-            raise APIError(400, f"template {template_id} already exists")
-        script = body.get("script", "")
-        self._check_script(script)
-        program = yield self._parse(script)
-        kind = tick.task_type(program)
-        if kind is None:
-            raise APIError(400, "invalid task type: invalid")
-        if not script:
-            raise APIError(400, "must provide TICKscript")
-        yield self._compile_template(script)
-        now = self._now()
-        template = Template(id=template_id, script=script, type=kind, created=now, modified=now)
-        try:
-            created = yield self._store.create_template(template)
-        except StoreError as e:
-            raise APIError(500, str(e)) from None
-        if not created:
-            raise APIError(400, f"template {template_id} already exists")
-        self.log.info("template {template} defined", template=template_id)
+        template = yield self._definitions.create_template(body).addErrback(_refused)
         view = yield self._template_json(template)
         return json_response(request, view)
 
@@ -569,85 +333,16 @@ class TemplatesAPI(_TaskArea):
 
     @defer.inlineCallbacks
     def _delete(self, request, template_id: str):
-        try:
-            existed = yield self._store.delete_template(template_id)
-        except StoreError as e:
-            raise APIError(500, str(e)) from None
-        if existed:
-            self.log.info("template {template} deleted", template=template_id)
+        yield self._definitions.delete_template(template_id).addErrback(_refused)
         return no_content(request)
 
     # ------------------------------------------------------------- update
 
     @defer.inlineCallbacks
     def _update(self, request, template_id: str, body: dict):
-        original = self._store.template(template_id)
-        if original is None:
-            raise APIError(404, "template does not exist, cannot update")
-        new_id = body.get("id", "") or original.id
-        if new_id != original.id and not valid_template_id(new_id):
-            raise _invalid_id("template", new_id)
-        script = body.get("script", "") or original.script
-        self._check_script(script)
-        try:
-            compiled = yield self._scripts.compile_template(script)
-        except ScriptError as e:
-            message = e.message
-            if not message.startswith("invalid TICKscript: "):
-                message = "invalid TICKscript: " + message
-            raise APIError(400, message) from None
-        except WorkersBusy:
-            raise _busy_error() from None
-        live_tasks = [t for t in original.tasks if self._store.task_exists(t)]
-        updated = Template(
-            id=new_id,
-            script=script,
-            type=compiled.type,
-            error=original.error,
-            created=original.created,
-            modified=self._now(),
-            tasks=live_tasks,
-        )
-        renamed = new_id != original.id
-        if renamed:
-            try:
-                created = yield self._store.create_template(updated)
-            except StoreError as e:
-                raise APIError(500, f"failed to create new template for ID change: {e}") from None
-            if not created:
-                raise APIError(
-                    500, "failed to create new template for ID change: template already exists"
-                )
-            try:
-                yield self._store.delete_template(original.id)
-            except StoreError:
-                self.log.failure(
-                    "failed to delete old template during ID change {old} -> {new}",
-                    old=original.id,
-                    new=new_id,
-                )
-        else:
-            try:
-                yield self._store.put_template(updated)
-            except StoreError as e:
-                raise APIError(500, f"failed to replace template definition: {e}") from None
-        try:
-            yield self._runner.retarget(original, updated)
-        except RetargetFailed as e:
-            yield self._restore_template(original, updated)
-            raise APIError(500, str(e)) from None
-        self.log.info("template {template} updated", template=new_id)
-        view = yield self._template_json(updated)
+        template = yield self._definitions.update_template(template_id, body).addErrback(_refused)
+        view = yield self._template_json(template)
         return json_response(request, view)
-
-    @defer.inlineCallbacks
-    def _restore_template(self, original: Template, updated: Template):
-        try:
-            if original.id != updated.id:
-                yield self._store.delete_template(updated.id)
-            yield self._store.put_template(original)
-        except StoreError:
-            self.log.failure("error rolling back template {template}", template=original.id)
 
     # --------------------------------------------------------------- list
 

@@ -21,7 +21,7 @@ from klein import Klein
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from kapacitord_tw import audit, gocompat
+from kapacitord_tw import audit, globmatch, gocompat, names
 from kapacitord_tw.auth.checkers import BCRYPT_MAX_PASSWORD, hash_password
 from kapacitord_tw.auth.credentials import client_host, query_args
 from kapacitord_tw.auth.guard import forbidden
@@ -177,6 +177,9 @@ class UsersAPI(Area):
         name = body.get("name", "")
         if not name:
             raise APIError(400, "username is required")
+        too_long = names.too_long("username", name)
+        if too_long is not None:
+            raise APIError(400, too_long)
         if not valid_username(name):
             raise APIError(
                 400,
@@ -289,6 +292,10 @@ class UsersAPI(Area):
     def list_users(self, request):
         args = query_args(request)
         pattern = (args.get(b"pattern") or [b""])[0].decode("utf-8", "replace")
+        try:
+            globmatch.check_pattern(pattern)
+        except globmatch.PatternTooLong as e:
+            raise APIError(400, str(e)) from None
         requested = [f.decode("utf-8", "replace") for f in args.get(b"fields", [])]
         for field in requested:
             if field not in USER_FIELDS:

@@ -41,7 +41,7 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
-from ..gocompat import path_match
+from ..globmatch import matcher as glob_matcher
 from . import files, records
 from .errors import StoreClosed, StoreCorrupted, StoreError, StoreLocked, StoreWriteError
 from .interface import IStore
@@ -87,7 +87,7 @@ def _matcher(pattern):
     if pattern is None or callable(pattern):
         return pattern
     if isinstance(pattern, str):
-        return lambda key: path_match(pattern, key)
+        return glob_matcher(pattern)
     raise TypeError("pattern must be None, a str or a callable")
 
 
