@@ -164,8 +164,11 @@ class WriteAPI(Area):
             # 500; bad input is the client's fault, so refuse the whole body.
             self._stats.incr("points_written_fail", len(points.points_before) + 1)
             raise plain_error(400, str(points).encode("utf-8", "surrogateescape"))
-        self._bus.publish(points)
         self._stats.incr("points_written_ok", len(points))
+        wait = self._bus.publish(points)
+        if wait is not None:
+            # The engine's queue is full: answer once it has room (back-pressure).
+            yield wait
         request.setResponseCode(204)
         return b""
 

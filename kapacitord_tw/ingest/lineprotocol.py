@@ -260,6 +260,19 @@ _BOOLEANS = {
     "f": False, "F": False, "false": False, "False": False, "FALSE": False,
 }
 _SERIES_KEY_OVERHEAD = 4  # tsm1's field key separator, counted by InfluxDB's key limit
+#: A field section made only of plain decimal floats (``a=1.5,b=-2,c=3.``):
+#: each value is one ``float()`` call, no per-value checks.  Sixteen digits
+#: at most on each side, so no value can overflow to infinity.
+_PLAIN_FLOAT_FIELDS = re.compile(
+    r"[A-Za-z_][A-Za-z0-9_.\-]*=-?[0-9]{1,16}(?:\.[0-9]{0,16})?"
+    r"(?:,[A-Za-z_][A-Za-z0-9_.\-]*=-?[0-9]{1,16}(?:\.[0-9]{0,16})?)*"
+)
+
+#: Series keys seen in earlier bodies -> (key length, measurement, tags);
+#: writers repeat their series, so most lines skip the key's parsing.  Only
+#: ASCII keys are kept, and the cache is emptied when it grows past the bound.
+_SERIES_CACHE: dict[str, tuple[int, str, tuple[tuple[str, str], ...]]] = {}
+_SERIES_CACHE_LIMIT = 200_000
 
 
 class _FastParser:
@@ -276,7 +289,13 @@ class _FastParser:
         self._retention_policy = retention_policy
         self._to_text = to_text
         self._allow_unsigned = allow_unsigned
-        self._keys: dict[str, tuple[int, str, tuple[tuple[str, str], ...]]] = {}
+        # ASCII bodies share the process-wide cache; others get their own.
+        if to_text is None:
+            if len(_SERIES_CACHE) > _SERIES_CACHE_LIMIT:
+                _SERIES_CACHE.clear()
+            self._keys = _SERIES_CACHE
+        else:
+            self._keys: dict[str, tuple[int, str, tuple[tuple[str, str], ...]]] = {}
 
     def parse(self, line: str) -> Point | None:
         if '"' in line:
@@ -296,7 +315,11 @@ class _FastParser:
                     return None
             else:
                 return None
-            pairs = [segment.split("=") for segment in fields.split(",")]
+            if (len(fields) < MAX_KEY_LENGTH - _SERIES_KEY_OVERHEAD - len(key)
+                    and _PLAIN_FLOAT_FIELDS.fullmatch(fields) is not None):
+                pairs = None
+            else:
+                pairs = [segment.split("=") for segment in fields.split(",")]
         series = self._keys.get(key)
         if series is None:
             series = self._series(key)
@@ -304,9 +327,18 @@ class _FastParser:
                 return None
             self._keys[key] = series
         key_length, measurement, tags = series
-        field_values = self._fields(pairs, MAX_KEY_LENGTH - _SERIES_KEY_OVERHEAD - key_length)
-        if field_values is None:
-            return None
+        if pairs is None:
+            # Plain floats (the regex checked every pair): one float() each.
+            values = {}
+            for segment in fields.split(","):
+                k, _, v = segment.partition("=")
+                values[k] = float(v)
+            field_values = (tuple(values.items()) if len(values) == 1
+                            else tuple(sorted(values.items())))
+        else:
+            field_values = self._fields(pairs, MAX_KEY_LENGTH - _SERIES_KEY_OVERHEAD - key_length)
+            if field_values is None:
+                return None
         if stamp is None:
             time = self._default_time
         else:

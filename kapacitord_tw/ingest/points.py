@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Union
 
 import attrs
+from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
@@ -110,8 +111,11 @@ class IPointBus(Interface):
       subscribed at the moment ``publish`` is called, synchronously, on the
       calling (reactor) thread, before ``publish`` returns.
     * Each callback receives the batch as an immutable ``tuple`` of
-      :class:`Point`; it must not block.  Its return value is ignored (a
-      callback that starts asynchronous work must handle that work's errors).
+      :class:`Point`; it must not block.  It returns ``None``, or a
+      ``Deferred`` when the publisher should wait before sending more
+      (back-pressure: the task engine's queue is full); that Deferred only
+      ever succeeds.  ``publish`` returns ``None`` or a Deferred that fires
+      once every such Deferred has.
     * An exception from one callback is logged and does not prevent delivery
       to the others, nor does it propagate to the publisher: a write request
       has already been accepted when its points are published, like
@@ -128,8 +132,9 @@ class IPointBus(Interface):
         the same callable twice delivers each batch to it twice.
         """
 
-    def publish(points: Sequence[Point]) -> None:
-        """Deliver *points* (one write request's worth) to all current subscribers."""
+    def publish(points: Sequence[Point]):
+        """Deliver *points* (one write request's worth) to all current subscribers;
+        a Deferred when the publisher must wait (see above), else ``None``."""
 
 
 @implementer(IPointBus)
@@ -152,19 +157,25 @@ class PointBus:
 
         return unsubscribe
 
-    def publish(self, points: Sequence[Point]) -> None:
+    def publish(self, points: Sequence[Point]):
         subscribers = self._subscribers
         if not subscribers:  # no task reads points: nothing to do
-            return
-        batch = tuple(points)
+            return None
+        batch = points if type(points) is tuple else tuple(points)
         if not batch:
-            return
+            return None
+        waits = None
         for _token, callback in subscribers:
             try:
-                callback(batch)
+                wait = callback(batch)
+                if isinstance(wait, defer.Deferred):
+                    waits = [wait] if waits is None else [*waits, wait]
             except Exception:
                 self._log.failure(
                     "point subscriber {subscriber!r} failed on {count} points",
                     subscriber=callback,
                     count=len(batch),
                 )
+        if waits is None:
+            return None
+        return waits[0] if len(waits) == 1 else defer.DeferredList(waits)
