@@ -37,6 +37,8 @@ class AlertEvent:
     group: str = ""
     tags: dict = attrs.field(factory=dict)
     fields: dict = attrs.field(factory=dict)
+    #: an ``aggregate`` of internal-only events: not for external handlers
+    no_external: bool = False
 
     def alert_data(self, previous: Optional["AlertEvent"] = None) -> AlertData:
         """What handlers send; ``previous`` is the event this one replaces in its topic."""
@@ -65,8 +67,13 @@ class Inhibitor:
 
 
 class AlertTopics:
-    """The last event of each id, per topic (in memory; the alert service persists it),
-    and the inhibitors of every running alert node."""
+    """The last event of each id, per topic, and the inhibitors of every
+    running alert node: the seam the alert node talks to.
+
+    This in-memory version serves engine tests; the daemon plugs in
+    :class:`kapacitord_tw.alerts.service.AlertService`, which has the same
+    methods and adds topic handlers and persistence.
+    """
 
     def __init__(self):
         self._events: Dict[str, Dict[str, AlertEvent]] = {}
@@ -87,6 +94,20 @@ class AlertTopics:
         previous = events.get(event.id)
         events[event.id] = event
         return previous
+
+    def event_state(self, topic: str, event_id: str) -> Optional[AlertEvent]:
+        """The last event ``event_id`` in ``topic`` (for restoring a group's level)."""
+        return self._events.get(topic, {}).get(event_id)
+
+    def update_event(self, topic: str, event: AlertEvent) -> None:
+        """Set an event's state without handling it (Kapacitor's ``UpdateEvent``)."""
+        self._events.setdefault(topic, {})[event.id] = event
+
+    def restore_topic(self, topic: str) -> None:
+        """A task with handlers starts: its anonymous topic comes back (nothing to load here)."""
+
+    def close_topic(self, topic: str) -> None:
+        """A task with handlers stops: its anonymous topic is set aside."""
 
     def events(self, topic: str) -> Dict[str, AlertEvent]:
         return dict(self._events.get(topic, {}))

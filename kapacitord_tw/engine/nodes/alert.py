@@ -129,7 +129,34 @@ class AlertNode(GroupedNode):
                 inhibitor = Inhibitor(category, {t: group_tags.get(t, "") for t in equal})
                 topics.add_inhibitor(inhibitor)
                 inhibitors.append(inhibitor)
-        return _AlertState(self, inhibitors)
+        state = _AlertState(self, inhibitors)
+        if topics is not None and (self.handlers or self.topic):
+            self._restore(state, first)
+        return state
+
+    def _restore(self, state, first) -> None:
+        """Kapacitor's ``restoreEventState``: a new group resumes at the level its
+        event last had in the anonymous topic (first) or the node's topic."""
+        name = getattr(first, "name", "")
+        try:
+            alert_id = self.render_id(name, first.group, first.tags)
+        except TemplateError:
+            return
+        topics = self.task.topics
+        anon = topics.event_state(self.anon_topic, alert_id) if self.handlers else None
+        named = topics.event_state(self.topic, alert_id) if self.topic else None
+        anon_level = anon.level if anon is not None else OK
+        named_level = named.level if named is not None else OK
+        if anon_level != named_level:
+            if anon is not None and named is not None:
+                topics.update_event(self.topic, anon)
+            elif named is not None and self.handlers:
+                topics.update_event(self.anon_topic, named)
+        found = anon if anon is not None else named
+        if found is not None and found.level != OK:
+            time = first.time if isinstance(first, Point) else getattr(first, "tmax", 0)
+            state.add_event(time, found.level)
+            state.triggered(found.time)
 
     def _forget(self, state) -> None:
         topics = self.task.topics
@@ -176,9 +203,17 @@ class AlertNode(GroupedNode):
         if self.topic and topics is not None:
             topics.collect(self.topic, event)
 
+    def start(self) -> None:
+        topics = self.task.topics
+        if self.handlers and topics is not None:
+            topics.restore_topic(self.anon_topic)
+
     def stop(self) -> None:
         for state in self.groups.values():
             self._forget(state)
+        topics = self.task.topics
+        if self.handlers and topics is not None:
+            topics.close_topic(self.anon_topic)
         for handler in self.handlers:
             close = getattr(handler, "close", None)
             if close is not None:
