@@ -3,10 +3,15 @@ The user database: immutable ``User`` values persisted in the durable store,
 behind a cache that honours ``[auth] cache-expiration``.
 
 Every mutation returns a Deferred that fires once the change is on disk, so
-the HTTP layer acknowledges only durable writes.  Subscribers hear about
-every change at once (the checker drops its password cache and the guard
-its login memo then), which is how a password change or deletion stops the
-old password immediately.
+the HTTP layer acknowledges only durable writes.  Authentication sees only
+acknowledged users: while a change of a user is on its way to disk,
+``lookup`` answers with the user as last acknowledged, and the cache and the
+admin set change only once the store says the change is durable.  A change
+the store refuses (a full disk) therefore never lets anyone in.
+Subscribers hear about every change when it is issued and again when it is
+acknowledged (the checker drops its password cache and the guard its login
+memo then), which is how a password change or deletion stops the old
+password as soon as it is durable.
 """
 
 from __future__ import annotations
@@ -106,7 +111,10 @@ class UserDB:
         self._store = store
         self.cache = UserCache(clock, cache_expiration_ns / 1e9)
         self._subscribers: List[Callable[[str], None]] = []
+        #: Admins as acknowledged by the store.
         self._admins: Set[str] = set()
+        #: name → [changes not yet acknowledged, the user as last acknowledged].
+        self._pending: Dict[str, list] = {}
         for name in store.keys(NAMESPACE):
             record = store.get_now(NAMESPACE, name)
             if record and record.get("admin"):
@@ -115,6 +123,10 @@ class UserDB:
     # ------------------------------------------------------------- reads
 
     def lookup(self, name: str) -> Optional[User]:
+        """The user as last acknowledged by the store (authentication)."""
+        pending = self._pending.get(name)
+        if pending is not None:
+            return pending[1]
         user = self.cache.get(name)
         if user is not None:
             return user
@@ -143,46 +155,81 @@ class UserDB:
         return d
 
     def admin_count(self) -> int:
-        return len(self._admins)
+        """Admins that stay admins whatever becomes of the changes in flight
+        (the last-admin guard must not count a promotion that may yet fail,
+        nor an admin whose demotion may yet succeed)."""
+        return sum(1 for name in self._admins
+                   if name not in self._pending or self._admin_now(name))
 
     def is_admin(self, name: str) -> bool:
-        return name in self._admins
+        return name in self._admins or self._admin_now(name)
+
+    def _admin_now(self, name: str) -> bool:
+        record = self._store.get_now(NAMESPACE, name)
+        return bool(record and record.get("admin"))
 
     # --------------------------------------------------------- mutations
 
     def subscribe(self, callback: Callable[[str], None]) -> None:
         self._subscribers.append(callback)
 
-    def _changed(self, name: str, user: Optional[User]) -> None:
-        """``user`` is the new value, or None once ``name`` is deleted."""
-        self.cache.evict(name)
-        if user is not None and user.admin:
-            self._admins.add(name)
-        else:
-            self._admins.discard(name)
-        if user is not None:
-            self.cache.put(user)
+    def _notify(self, name: str) -> None:
         for callback in self._subscribers:
             callback(name)
+
+    def _track(self, name: str, write: Callable[[], Deferred], user: Optional[User]) -> Deferred:
+        """Hold ``name`` at its acknowledged value until the store answers ``write()``.
+
+        ``user`` is the new value (None: deleted).  On success the cache and
+        the admin set take it; on failure nothing changes (the store has
+        undone the change itself).
+        """
+        pending = self._pending.get(name)
+        if pending is None:
+            pending = self._pending[name] = [0, self.lookup(name)]
+        try:
+            d = write()
+        except BaseException:
+            if pending[0] == 0:
+                del self._pending[name]
+            raise
+        pending[0] += 1
+        self.cache.evict(name)
+        self._notify(name)
+
+        def settled(result, ok: bool):
+            if ok and (result is not False):
+                pending[1] = user
+                if user is not None and user.admin:
+                    self._admins.add(name)
+                else:
+                    self._admins.discard(name)
+            pending[0] -= 1
+            if pending[0] == 0:
+                del self._pending[name]
+                self.cache.evict(name)
+                if pending[1] is not None:
+                    self.cache.put(pending[1])
+            self._notify(name)
+            return result
+
+        d.addCallbacks(settled, settled, callbackArgs=(True,), errbackArgs=(False,))
+        return d
 
     def create(self, user: User) -> Deferred:
         # The existence check and the store's in-memory insert happen in
         # one reactor turn, so two concurrent creates cannot both succeed.
         if self.exists(user.name):
             return succeed(False)
-        d = self._store.create(NAMESPACE, user.name, user_to_record(user))
-        self._changed(user.name, user)
-        return d
+        record = user_to_record(user)
+        return self._track(user.name, lambda: self._store.create(NAMESPACE, user.name, record), user)
 
     def replace(self, user: User) -> Deferred:
-        d = self._store.put(NAMESPACE, user.name, user_to_record(user))
-        self._changed(user.name, user)
-        return d
+        record = user_to_record(user)
+        return self._track(user.name, lambda: self._store.put(NAMESPACE, user.name, record), user)
 
     def delete(self, name: str) -> Deferred:
-        d = self._store.delete(NAMESPACE, name)
-        self._changed(name, None)
-        return d
+        return self._track(name, lambda: self._store.delete(NAMESPACE, name), None)
 
     def evict(self, name: str) -> None:
         """Drop a cached user (the original does this after a failed bcrypt)."""

@@ -83,6 +83,13 @@ def append_durably(fd: int, data: bytes) -> int:
     return 1
 
 
+def truncate_durably(fd: int, size: int) -> int:
+    """Cut a failed append off the journal: back to *size*, the acknowledged end."""
+    os.ftruncate(fd, size)
+    os.fsync(fd)
+    return 1
+
+
 def swap_in(new_fd: int, tmp_path: str, path: str, tail: bytes) -> int:
     """Finish a compaction: append *tail*, then atomically make *tmp_path* the journal."""
     fsyncs = 0

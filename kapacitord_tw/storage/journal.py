@@ -23,11 +23,16 @@ Design, in the order the requirements forced it:
   and read-modify-write in one reactor turn (``update``) cannot lose updates.
   Answers that depend on earlier mutations (``create`` → False, ``delete`` →
   False) also wait until those earlier mutations are durable.
-* **Write failure.**  If a write or fsync fails, its Deferreds errback with
-  :class:`StoreWriteError` and the store is marked failed: the in-memory
-  change is kept (it cannot be unpicked from later queued mutations) but every
-  later mutation errbacks too, and the error is logged.  The journal on disk
-  still loads to the last acknowledged state after a restart.
+* **Write failure.**  If a write or fsync fails (a full disk), the batch's
+  Deferreds and those of every mutation queued behind it errback with
+  :class:`StoreWriteError`, and their in-memory changes are undone, newest
+  first, so reads show the acknowledged state again.  The journal is cut
+  back to its last acknowledged byte (and fsynced), so no half-written
+  record is left to corrupt it, and later writes are tried again: once
+  space is freed they succeed without a restart.  Only when that cut fails
+  (or a compaction's rename fails) is the store marked failed and every
+  later mutation refused until a restart; the journal on disk still loads
+  to the last acknowledged state.
 """
 
 from __future__ import annotations
@@ -67,7 +72,7 @@ class StoreStats:
 class _Compaction:
     """Bookkeeping of the compaction in progress (reactor thread only)."""
 
-    __slots__ = ("tail", "fd", "size", "ready", "waiters")
+    __slots__ = ("tail", "fd", "size", "ready", "waiters", "stale")
 
     def __init__(self, tail: list[bytes]) -> None:
         self.tail = tail  # batches appended since the snapshot, to replay before the swap
@@ -75,6 +80,7 @@ class _Compaction:
         self.size = 0
         self.ready = False  # snapshot written and fsynced, waiting for its turn to swap
         self.waiters: list[Deferred] = []
+        self.stale = False  # the snapshot holds changes since undone: never swap it in
 
 
 def _write_snapshot(tmp_path: str, chunks: list[list[bytes]]) -> tuple[int, int, int]:
@@ -113,6 +119,8 @@ class JournalStore:
         self._compaction_retry_size = 0
         self._queue_lines: list[bytes] = []
         self._queue_waiters: list[tuple[Deferred, object]] = []
+        # (namespace, key, line before) per queued in-memory change, to undo it.
+        self._queue_undo: list[tuple[str, str, bytes | None]] = []
         self._busy = False  # a batch append or a compaction swap is running
         self._in_flight: bytes | None = None
         self._compaction: _Compaction | None = None
@@ -261,8 +269,8 @@ class JournalStore:
         if refusal is not None:
             return fail(refusal)
         line = records.put_line(namespace, key, value)
-        self._set(namespace, key, line)
-        return self._enqueue(line, None)
+        old = self._set(namespace, key, line)
+        return self._enqueue(line, None, (namespace, key, old))
 
     def create(self, namespace, key, value):
         refusal = self._refusal()
@@ -273,7 +281,7 @@ class JournalStore:
         if ns is not None and key in ns.entries:
             return self._enqueue(None, False)
         self._set(namespace, key, line)
-        return self._enqueue(line, True)
+        return self._enqueue(line, True, (namespace, key, None))
 
     def update(self, namespace, key, function):
         refusal = self._refusal()
@@ -288,7 +296,7 @@ class JournalStore:
         except Exception:
             return fail()
         self._set(namespace, key, line)
-        return self._enqueue(line, records.value_of(line))
+        return self._enqueue(line, records.value_of(line), (namespace, key, old))
 
     def delete(self, namespace, key):
         refusal = self._refusal()
@@ -301,7 +309,7 @@ class JournalStore:
         self._live_bytes -= len(old) + 1
         if not ns.entries:
             del self._namespaces[namespace]
-        return self._enqueue(records.delete_line(namespace, key), True)
+        return self._enqueue(records.delete_line(namespace, key), True, (namespace, key, old))
 
     def compact(self):
         """Compact now (or join the compaction under way); Deferred fires True once swapped in."""
@@ -340,13 +348,28 @@ class JournalStore:
             ns = self._namespaces[namespace] = Namespace()
         old = ns.set(key, line)
         self._live_bytes += len(line) + 1 - (len(old) + 1 if old is not None else 0)
+        return old
+
+    def _undo(self, undo) -> None:
+        """Put back what queued changes replaced, newest first."""
+        for namespace, key, old in reversed(undo):
+            if old is not None:
+                self._set(namespace, key, old)
+                continue
+            ns = self._namespaces.get(namespace)
+            removed = ns.remove(key) if ns is not None else None
+            if removed is not None:
+                self._live_bytes -= len(removed) + 1
+                if not ns.entries:
+                    del self._namespaces[namespace]
 
     # -- internals: the write lane ---------------------------------------------
 
-    def _enqueue(self, line, result):
+    def _enqueue(self, line, result, undo=None):
         d = Deferred()
         if line is not None:
             self._queue_lines.append(line)
+            self._queue_undo.append(undo)
         self._queue_waiters.append((d, result))
         self._kick()
         return d
@@ -372,8 +395,8 @@ class JournalStore:
             self._finish_close()
 
     def _append_batch(self):
-        lines, waiters = self._queue_lines, self._queue_waiters
-        self._queue_lines, self._queue_waiters = [], []
+        lines, waiters, undo = self._queue_lines, self._queue_waiters, self._queue_undo
+        self._queue_lines, self._queue_waiters, self._queue_undo = [], [], []
         data = records.batch_bytes(lines)
         if self._compaction is not None:
             self._compaction.tail.append(data)
@@ -381,7 +404,7 @@ class JournalStore:
         self._in_flight = data
         d = deferToThreadPool(self._reactor, self._pool, files.append_durably, self._fd, data)
         d.addCallbacks(self._appended, self._append_failed,
-                       callbackArgs=(waiters, len(data)), errbackArgs=(waiters,))
+                       callbackArgs=(waiters, len(data)), errbackArgs=(waiters, undo))
 
     def _appended(self, fsyncs, waiters, size):
         self._busy = False
@@ -393,10 +416,45 @@ class JournalStore:
         self._maybe_compact()
         self._kick()
 
-    def _append_failed(self, failure, waiters):
-        self._busy = False
+    def _append_failed(self, failure, waiters, undo):
+        """Refuse the batch and everything queued behind it, undo their
+        changes in memory, and cut the journal back to its acknowledged end."""
         self._in_flight = None
-        self._fail(failure, waiters)
+        message = f"cannot write store {self.path}: {failure.getErrorMessage()}"
+        self.log.failure("Store {path}: a write failed; {count} change(s) refused and undone, "
+                         "the journal is cut back to its last acknowledged record",
+                         failure, level=LogLevel.error, path=self.path,
+                         count=len(waiters) + len(self._queue_waiters))
+        self._refuse_queued(failure, message, waiters, undo)
+        if self._compaction is not None:
+            # Its snapshot or tail may hold what was just undone.
+            self._compaction.stale = True
+            if self._compaction.ready:
+                self._abandon(self._compaction)
+        d = deferToThreadPool(self._reactor, self._pool, files.truncate_durably,
+                              self._fd, self._file_size)
+        d.addCallbacks(self._recovered, self._recovery_failed, errbackArgs=(failure,))
+
+    def _refuse_queued(self, failure, message, waiters=(), undo=()):
+        """Errback *waiters* and all queued mutations, undoing their changes."""
+        waiters = [*waiters, *self._queue_waiters]
+        self._undo([*undo, *self._queue_undo])
+        self._queue_lines, self._queue_waiters, self._queue_undo = [], [], []
+        for d, _ in waiters:
+            error = StoreWriteError(message)
+            error.__cause__ = failure.value
+            d.errback(error)
+
+    def _recovered(self, fsyncs):
+        self._busy = False
+        self._fsyncs += fsyncs
+        self.log.info("Store {path}: journal cut back to {size} bytes; writes are tried again",
+                      path=self.path, size=self._file_size)
+        self._kick()
+
+    def _recovery_failed(self, failure, cause):
+        self._busy = False
+        self._fail(failure)
 
     def _fail(self, failure, waiters=()):
         """Stop accepting writes: the file no longer matches what was acknowledged."""
@@ -406,12 +464,7 @@ class JournalStore:
             self.log.failure("Store {path} failed; further changes are refused until a restart "
                              "(the journal on disk holds every acknowledged change)",
                              failure, path=self.path)
-        waiters = [*waiters, *self._queue_waiters]
-        self._queue_lines, self._queue_waiters = [], []
-        for d, _ in waiters:
-            error = StoreWriteError(message)
-            error.__cause__ = failure.value
-            d.errback(error)
+        self._refuse_queued(failure, message, waiters)
         if self._compaction is not None and self._compaction.ready:
             self._abandon(self._compaction)
         self._kick()
@@ -444,7 +497,7 @@ class JournalStore:
     def _snapshot_written(self, result, compaction):
         compaction.fd, compaction.size, fsyncs = result
         self._fsyncs += fsyncs
-        if self._failure is not None:
+        if self._failure is not None or compaction.stale:
             self._abandon(compaction)
         else:
             compaction.ready = True

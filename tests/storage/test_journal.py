@@ -392,7 +392,10 @@ def test_list_pages_with_offset_limit_and_pattern(path):
 
 
 @pytest_twisted.inlineCallbacks
-def test_write_failure_errbacks_and_refuses_later_writes(path, monkeypatch):
+def test_write_failure_that_cannot_be_cut_back_refuses_later_writes(path, monkeypatch):
+    # Every fsync fails, so the failed batch cannot even be cut off the
+    # journal: the store gives up until a restart (a recoverable full disk
+    # is in test_write_failures.py).
     store = open_store(path)
     yield store.put("ns", "kept", {"v": 1})
     fsync = CountingFsync(os.fsync)
@@ -406,9 +409,12 @@ def test_write_failure_errbacks_and_refuses_later_writes(path, monkeypatch):
             yield first
         with pytest.raises(StoreWriteError):
             yield queued
-    assert any(e.get("log_level") == LogLevel.critical and e.get("path") == path for e in events)
+        assert store.get_now("ns", "lost") is None
+        with pytest.raises(StoreWriteError):
+            yield store.put("ns", "later", {"v": 4})
 
     monkeypatch.setattr(os, "fsync", fsync.real)
+    assert any(e.get("log_level") == LogLevel.critical and e.get("path") == path for e in events)
     with pytest.raises(StoreWriteError):
         yield store.put("ns", "later", {"v": 4})
     with pytest.raises(StoreWriteError):
