@@ -24,6 +24,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import os
 import warnings
 from typing import Dict, Optional
@@ -254,9 +255,38 @@ def _b64_segment(segment: str) -> bytes:
         raise ValueError("illegal base64 data at input byte 0") from None
 
 
+class _GoJSONError(ValueError):
+    """A JSON input Go's decoder refuses, with Go's text."""
+
+
+def _refuse_constant(name: str):
+    # NaN and Infinity are not JSON: Go stops at their first letter.
+    raise _GoJSONError(f"invalid character '{name.lstrip('-')[0]}' looking for beginning of value")
+
+
+def _go_float(text: str) -> float:
+    """A JSON number as Go decodes it into ``interface{}``: a finite float64."""
+    try:
+        value = float(text)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise _GoJSONError(f"json: cannot unmarshal number {text} into Go value of type float64")
+    return value
+
+
+def _json_int(text: str):
+    if len(text) > 20:  # beyond int64: Go decodes it as a float64, which may overflow
+        _go_float(text)
+    return int(text)
+
+
 def _json_object(raw: bytes) -> dict:
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_refuse_constant, parse_float=_go_float,
+                           parse_int=_json_int)
+    except _GoJSONError:
+        raise
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"invalid character in JSON: {e}") from None
     except RecursionError:  # deep nesting: a bad token, not a 500
@@ -266,10 +296,21 @@ def _json_object(raw: bytes) -> dict:
     return value
 
 
+#: Time claims are int64 seconds in Go; beyond that its conversion is garbage.
+_MAX_TIME = float(2**63)
+
+
 def _number(value) -> Optional[float]:
+    """A time claim as a number of seconds; None if it is no finite int64 time."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    if not math.isfinite(number) or not -_MAX_TIME < number < _MAX_TIME:
+        return None
+    return number
 
 
 @implementer(ICredentialsChecker)
