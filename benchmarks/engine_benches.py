@@ -233,5 +233,6 @@ def bench_write_memory(run, d) -> list:
     settled = rss_kib(d.proc.pid)
     print(f"  write_memory: RSS {start / 1024:.0f} MiB at start, peak {after_big / 1024:.0f} MiB "
           f"after one 25 MiB body, peak {peak / 1024:.0f} MiB after 100 concurrent 1 MiB writers "
-          f"({len(errors)} failed), {settled / 1024:.0f} MiB after", flush=True)
+          f"({len(errors)} failed{': ' + str(errors[0])[:200] if errors else ''}), "
+          f"{settled / 1024:.0f} MiB after", flush=True)
     return [not errors]

@@ -98,12 +98,17 @@ class Point:
 
     def evolve(self, **changes) -> "Point":
         """A copy with ``changes``; the group is recomputed when name, tags or dimensions change."""
-        values = {slot: getattr(self, slot) for slot in self.__slots__}
-        values.update(changes)
-        if "group" not in changes and ("name" in changes or "tags" in changes
-                                       or "dimensions" in changes):
-            values["group"] = None
-        return Point(**values)
+        get = changes.get
+        if "group" in changes:
+            group = changes["group"]
+        elif "name" in changes or "tags" in changes or "dimensions" in changes:
+            group = None
+        else:
+            group = self.group
+        return Point(get("name", self.name), get("database", self.database),
+                     get("retention_policy", self.retention_policy), get("tags", self.tags),
+                     get("fields", self.fields), get("time", self.time),
+                     get("dimensions", self.dimensions), group)
 
     def group_tags(self) -> Dict[str, str]:
         """The tags that identify the group (``GroupInfo().Tags``)."""

@@ -25,9 +25,14 @@ from typing import Deque, Dict, List, Optional, Tuple
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from kapacitord_tw.engine.messages import Point
+from kapacitord_tw.engine.messages import NO_DIMENSIONS, Point
 
 _perf = time.perf_counter
+
+#: Distinct tag sets whose engine ``dict`` is shared by every point of the
+#: series (messages are never changed once emitted, so sharing is safe and
+#: a buffered point does not carry its own copy); emptied past the bound.
+TAG_DICT_CACHE_LIMIT = 100_000
 
 
 class _Route:
@@ -59,6 +64,7 @@ class Engine:
         #: points routed to at least one task / to none
         self.routed = 0
         self.unrouted = 0
+        self._tag_dicts: Dict[tuple, dict] = {}
 
     # ------------------------------------------------------------ tasks
 
@@ -104,7 +110,9 @@ class Engine:
             return None
         per_task: Dict[object, list] = {}
         routed = 0
-        converted = None
+        tag_dicts = self._tag_dicts
+        if len(tag_dicts) > TAG_DICT_CACHE_LIMIT:
+            tag_dicts.clear()
         for p in points:
             route = routes.get((p.database, p.retention_policy))
             if route is None:
@@ -116,9 +124,21 @@ class Engine:
                     continue
             elif route.every:
                 targets = targets + route.every
+            tags = tag_dicts.get(p.tags)
+            if tags is None:
+                tags = tag_dicts[p.tags] = dict(p.tags)
+            # No dimensions yet: the group id is "" (what group_id gives).
             converted = Point(p.measurement, p.database, p.retention_policy,
-                              dict(p.tags), dict(p.fields), p.time)
+                              tags, dict(p.fields), p.time, NO_DIMENSIONS, "")
             routed += 1
+            if len(targets) == 1:
+                execution = targets[0]
+                chunk = per_task.get(execution)
+                if chunk is None:
+                    per_task[execution] = [converted]
+                else:
+                    chunk.append(converted)
+                continue
             for execution in targets:
                 chunk = per_task.get(execution)
                 if chunk is None:
