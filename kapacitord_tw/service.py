@@ -16,6 +16,8 @@ from twisted.internet.endpoints import SSL4ServerEndpoint, serverFromString
 from twisted.logger import Logger
 
 from kapacitord_tw import __version__
+from kapacitord_tw.alerts.api import AlertsAPI
+from kapacitord_tw.alerts.service import AlertService, AlertServiceRunner
 from kapacitord_tw.auth.checkers import BcryptChecker, JWTChecker, SubscriptionChecker
 from kapacitord_tw.auth.guard import Guard
 from kapacitord_tw.auth.memo import LoginMemo
@@ -80,6 +82,7 @@ class App:
     bus: object = None
     tasks: object = None
     engine: object = None
+    alerts: object = None
 
 
 def task_counts(store):
@@ -138,8 +141,10 @@ def build_app(
     routes = RouteTable()
     ids = load_ids(config.data_dir)
     bus = PointBus()
+    alerts = AlertService(store, reactor, persist_topics=config.alert.persist_topics,
+                          buffer_length=config.alert.topic_buffer_length)
     services = EngineServices(hostname=config.hostname, cluster_id=ids.cluster_id,
-                              server_id=ids.server_id, bus=bus)
+                              server_id=ids.server_id, bus=bus, topics=alerts)
     tasks = build_task_runner(store, workers, reactor, bus, services)
     areas: List[object] = [
         PingAPI(stats, routes),
@@ -162,6 +167,7 @@ def build_app(
         ),
         TasksAPI(tasks),
         TemplatesAPI(tasks),
+        AlertsAPI(alerts),
     ]
     if userdb is not None:
         areas.append(
@@ -188,6 +194,7 @@ def build_app(
         bus=bus,
         tasks=tasks,
         engine=tasks.master.engine,
+        alerts=alerts,
     )
 
 
@@ -328,6 +335,7 @@ def make_service(
     if isinstance(app.workers, Service):
         app.workers.setServiceParent(top)
     WarmupService(app.bcrypt_checker).setServiceParent(top)
+    AlertServiceRunner(app.alerts).setServiceParent(top)
     TaskMasterService(app.tasks).setServiceParent(top)
     http_service = HTTPService(app, endpoint)
     http_service.setServiceParent(top)

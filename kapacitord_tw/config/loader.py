@@ -31,7 +31,7 @@ GENERATE_HINT = (
 #: existing ``kapacitor.conf`` starts without a warning per key.
 UNSUPPORTED_SECTIONS = frozenset(
     """
-    alert alerta azure bigpanda config-override consul collectd deadman
+    alerta azure bigpanda config-override consul collectd deadman
     discord dns ec2 file-discovery fluxtask gce hipchat httppost influxdb
     kafka kubernetes marathon mqtt nerve opentsdb opsgenie opsgenie2
     pagerduty pagerduty2 pushover replay reporting scraper sensu servicenow

@@ -127,6 +127,14 @@ class LoadConfig:
 
 
 @attrs.frozen
+class AlertConfig:
+    """``[alert]``: whether topic event states are stored, and handler buffers."""
+
+    persist_topics: bool = setting(True, "persist-topics", "PersistTopics", BOOL)
+    topic_buffer_length: int = setting(5000, "topic-buffer-length", "TopicBufferLength", INT)
+
+
+@attrs.frozen
 class LoggingConfig:
     file: str = setting("STDERR", "file", "File", STRING)
     level: str = setting("DEBUG", "level", "Level", STRING)
@@ -162,6 +170,9 @@ class Config:
     )
     load: LoadConfig = attrs.field(
         factory=LoadConfig, metadata={"toml": "load", "section": True}
+    )
+    alert: AlertConfig = attrs.field(
+        factory=AlertConfig, metadata={"toml": "alert", "section": True}
     )
     logging: LoggingConfig = attrs.field(
         factory=LoggingConfig, metadata={"toml": "logging", "section": True}
