@@ -49,6 +49,7 @@ from kapacitord_tw.http.users import UsersAPI
 from kapacitord_tw.stats import Counters
 from kapacitord_tw.storage import JournalStore, StoreService
 from kapacitord_tw.tasks import TaskMasterService, build_task_runner
+from kapacitord_tw.tasks.load import LoadService, Loader
 
 STORE_FILE = "kapacitord-tw.journal"
 
@@ -227,8 +228,10 @@ def log_auth_mode(config: Config) -> None:
 class HTTPService(Service):
     """Listens on ``[http] bind-address``; stops gracefully."""
 
-    def __init__(self, app: App, endpoint=None):
+    def __init__(self, app: App, endpoint=None, ready=None):
+        """``ready``: called before listening; its Deferred fires ``False`` to stay closed."""
         self._app = app
+        self._ready = ready
         config = app.config
         self.site = KapacitorSite(
             app.root,
@@ -247,9 +250,12 @@ class HTTPService(Service):
 
     def startService(self):
         super().startService()
-        d = self._endpoint.listen(self.site)
+        d = defer.maybeDeferred(self._ready) if self._ready is not None else defer.succeed(True)
+        d.addCallback(lambda go: self._endpoint.listen(self.site) if go else None)
 
         def listening(port):
+            if port is None:  # start-up stopped before listening (and said why)
+                return None
             self.port = port
             address = port.getHost()
             log.info(
@@ -337,7 +343,12 @@ def make_service(
     WarmupService(app.bcrypt_checker).setServiceParent(top)
     AlertServiceRunner(app.alerts).setServiceParent(top)
     TaskMasterService(app.tasks).setServiceParent(top)
-    http_service = HTTPService(app, endpoint)
+    load = config.load
+    loader = Loader(load.dir, app.tasks, app.store) if load.enabled else None
+    load_service = LoadService(loader, reactor)
+    load_service.setServiceParent(top)
+    top.load = load_service
+    http_service = HTTPService(app, endpoint, ready=load_service.ready)
     http_service.setServiceParent(top)
     top.http = http_service
     return top

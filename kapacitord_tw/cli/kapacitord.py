@@ -8,7 +8,8 @@
     kapacitord help [command]
 
 ``run`` stays in the foreground, stops gracefully on SIGTERM/SIGINT and
-exits 0, reopens its log file on SIGHUP (for logrotate); every fatal error
+exits 0, reopens its log file on SIGHUP (for logrotate) and, with ``[load]``
+enabled, loads its directory again as Kapacitor does; every fatal error
 is printed to stderr and exits 1.
 """
 
@@ -159,9 +160,11 @@ def _write_pidfile(path: str) -> None:
         f.write(f"{os.getpid()}\n")
 
 
-def _reopen_log_on_sighup(reactor, control) -> None:
+def _reopen_log_on_sighup(reactor, control, load=None) -> None:
     """SIGHUP reopens ``[logging] file``: logrotate renames the file, then
-    signals, and the next line goes to a new file at the old path.
+    signals, and the next line goes to a new file at the old path.  With
+    ``[load]`` enabled it also loads the load directory again (Kapacitor's
+    SIGHUP), which restarts the tasks defined there.
 
     The handler only schedules the work: the reopen runs on the reactor,
     never in the middle of a line being written.
@@ -169,6 +172,8 @@ def _reopen_log_on_sighup(reactor, control) -> None:
 
     def on_hup(_signum, _frame):
         reactor.callFromThread(control.reopen)
+        if load is not None and load.loader is not None:
+            reactor.callFromThread(load.reload)
 
     signal.signal(signal.SIGHUP, on_hup)
 
@@ -226,7 +231,7 @@ def run_daemon(args: List[str], environ) -> int:
 
     reactor.callWhenRunning(start)
     reactor.addSystemEventTrigger("before", "shutdown", stop)
-    _reopen_log_on_sighup(reactor, control)
+    _reopen_log_on_sighup(reactor, control, getattr(service, "load", None))
     try:
         reactor.run()
     finally:
@@ -238,6 +243,10 @@ def run_daemon(args: List[str], environ) -> int:
     log.info("Server shutdown completed")
     if status["code"]:
         # The reason is in the log, which may be a file: say it on stderr too.
+        load_error = getattr(getattr(service, "load", None), "error", None)
+        if load_error is not None:
+            raise Fatal(f"run: open server: failed to reload tasks/templates/handlers: "
+                        f"{load_error}")
         raise Fatal(f"run: open server: cannot listen on {config.http.bind_address}")
     return 0
 
