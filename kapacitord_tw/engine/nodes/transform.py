@@ -167,14 +167,39 @@ def _go_type(value) -> str:
 # --------------------------------------------------------- default, delete
 
 
+class _RewriteNode(Node):
+    """A node that rewrites each point's fields and tags, and a batch's group tags."""
+
+    def rewrite(self, fields, tags):
+        """``(fields, tags)``, the same objects when unchanged; ``fields`` is None for group tags."""
+        raise NotImplementedError
+
+    def point(self, p):
+        fields, tags = self.rewrite(p.fields, p.tags)
+        if fields is p.fields and tags is p.tags:
+            return p
+        return p.evolve(fields=fields, tags=tags)
+
+    def batch(self, b):
+        _, group_tags = self.rewrite(None, b.tags)
+        points = []
+        for bp in b.points:
+            fields, tags = self.rewrite(bp.fields, bp.tags)
+            points.append(bp if fields is bp.fields and tags is bp.tags
+                          else BatchPoint(bp.time, fields, tags))
+        if group_tags is b.tags:
+            return b.evolve(points=points)
+        return b.evolve(points=points, tags=group_tags)
+
+
 @node_type("DefaultNode")
-class DefaultNode(Node):
+class DefaultNode(_RewriteNode):
     def __init__(self, spec, task):
         super().__init__(spec, task)
         self.field_defaults = dict(self.props.get("Fields") or {})
         self.tag_defaults = dict(self.props.get("Tags") or {})
 
-    def _defaults(self, fields, tags):
+    def rewrite(self, fields, tags):
         new_fields = fields
         if fields is not None:
             for k, v in self.field_defaults.items():
@@ -192,33 +217,16 @@ class DefaultNode(Node):
                 self.counters["tags_defaulted"] += 1
         return new_fields, new_tags
 
-    def point(self, p):
-        fields, tags = self._defaults(p.fields, p.tags)
-        if fields is p.fields and tags is p.tags:
-            return p
-        return p.evolve(fields=fields, tags=tags)
-
-    def batch(self, b):
-        _, group_tags = self._defaults(None, b.tags)
-        points = []
-        for bp in b.points:
-            fields, tags = self._defaults(bp.fields, bp.tags)
-            points.append(bp if fields is bp.fields and tags is bp.tags
-                          else BatchPoint(bp.time, fields, tags))
-        if group_tags is b.tags:
-            return b.evolve(points=points)
-        return b.evolve(points=points, tags=group_tags)
-
 
 @node_type("DeleteNode")
-class DeleteNode(Node):
+class DeleteNode(_RewriteNode):
     def __init__(self, spec, task):
         super().__init__(spec, task)
         self.fields = list(self.props.get("Fields") or ())
         self.tags = list(self.props.get("Tags") or ())
         self.tag_set = set(self.tags)
 
-    def _deletes(self, fields, tags):
+    def rewrite(self, fields, tags):
         new_fields = fields
         if fields is not None:
             for f in self.fields:
@@ -237,25 +245,12 @@ class DeleteNode(Node):
         return new_fields, new_tags
 
     def point(self, p):
-        fields, tags = self._deletes(p.fields, p.tags)
+        p = super().point(p)
         dims = p.dimensions
         if any(t in self.tag_set for t in dims.tag_names):
-            dims = Dimensions(dims.by_name, tuple(t for t in dims.tag_names
-                                                  if t not in self.tag_set))
-        if fields is p.fields and tags is p.tags and dims is p.dimensions:
-            return p
-        return p.evolve(fields=fields, tags=tags, dimensions=dims)
-
-    def batch(self, b):
-        _, group_tags = self._deletes(None, b.tags)
-        points = []
-        for bp in b.points:
-            fields, tags = self._deletes(bp.fields, bp.tags)
-            points.append(bp if fields is bp.fields and tags is bp.tags
-                          else BatchPoint(bp.time, fields, tags))
-        if group_tags is b.tags:
-            return b.evolve(points=points)
-        return b.evolve(points=points, tags=group_tags)
+            p = p.evolve(dimensions=Dimensions(
+                dims.by_name, tuple(t for t in dims.tag_names if t not in self.tag_set)))
+        return p
 
 
 # ------------------------------------------------------------ shift, sample
