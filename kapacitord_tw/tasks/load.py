@@ -128,6 +128,7 @@ def decode_data_file(path: str, text: str, fields: dict, what: str) -> dict:
             _count_nodes(tree)
             raw = json.dumps(tree, default=str, allow_nan=True).encode()
         else:
+            json.loads(text)  # json.Unmarshal: trailing data after the value is an error too
             raw = text.encode("utf-8", "surrogatepass")
         return jsonbody.decode_struct(raw, fields)
     except (yaml.YAMLError, jsonbody.BodyError, ValueError, TypeError, RecursionError) as e:

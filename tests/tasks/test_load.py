@@ -403,3 +403,10 @@ def test_invalid_handler_files_stop_the_pass_with_kapacitor_messages(h, load_dir
                                                                      message):
     path = put(load_dir, "handlers/h.json", content)
     assert load_error(h, load_dir) == f"failed to load file {path}: {message}"
+
+
+def test_trailing_data_after_a_json_file_value_is_an_error(h, load_dir):
+    path = put(load_dir, "tasks/two.json", '{"template-id": "x"} {"template-id": "y"}')
+    assert load_error(h, load_dir).startswith(
+        f'failed to load tasks: failed to load file {path}: failed to unmarshal json task '
+        f'vars file "{path}": Extra data')
