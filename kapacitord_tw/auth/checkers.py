@@ -42,6 +42,7 @@ from zope.interface import implementer
 from kapacitord_tw import gocompat
 from kapacitord_tw.auth.credentials import IBearerToken, ISubscriptionToken
 from kapacitord_tw.auth.privileges import valid_username
+from kapacitord_tw.auth.workers import WorkersBusy
 
 BCRYPT_MAX_PASSWORD = 72
 PASSWORD_CACHE_SECONDS = 3600.0
@@ -206,8 +207,13 @@ class BcryptChecker:
         return d
 
     def _unchecked(self, failure, name: str, client: str):
-        """The password was never checked (queue full): free its slot."""
-        self._throttle.release(name, client)
+        """The password was never checked.  A full bcrypt queue counts as a
+        failed attempt (a flood that fills the queue then throttles itself);
+        anything else just frees the attempt's slot."""
+        if failure.check(WorkersBusy):
+            self._throttle.failed(name, client)
+        else:
+            self._throttle.release(name, client)
         return failure
 
     def _checked(self, ok: bool, name: str, client: str, password: bytes, hashed: bytes):

@@ -6,7 +6,8 @@ cred ``Portal`` and authorized by method and path (reference §2.2–§2.3,
 Beyond the original: a Basic header the portal has already accepted is
 recognised by the ``LoginMemo`` without parsing it again; a throttled login
 is a 429 with ``Retry-After``, answered only after a short tarpit; a full
-bcrypt queue is a 503.
+bcrypt queue is a 503, tarpitted too (and counted by the throttle as a
+failed attempt).
 """
 
 from __future__ import annotations
@@ -100,7 +101,10 @@ class Guard:
         try:
             return _now_or_later(d)
         except APIError as refusal:
-            if refusal.code != 429 or self._tarpit <= 0:
+            # Throttled (429) and busy (503) answers are both tarpitted:
+            # a storm that fills the bcrypt queue must not get its 503s at
+            # the rate it can send requests.
+            if refusal.code not in (429, 503) or self._tarpit <= 0:
                 raise
             return deferLater(self._clock, self._tarpit, _raise, refusal)
 

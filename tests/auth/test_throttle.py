@@ -150,22 +150,22 @@ def test_success_clears_the_username_but_not_the_address(throttle):
 def test_records_are_forgotten_after_twice_the_maximum(throttle):
     t, clock = throttle
     t.failed("bob", "")
-    assert len(t) == 1
+    assert len(t) == 2  # the username, and the username without an address
     clock.advance(16.5)
     assert t.retry_after("bob", "") == 0
     assert len(t) == 0
 
 
-def test_least_recently_failed_is_evicted_first(throttle):
+def test_least_penalised_is_evicted_first(throttle):
     t, clock = throttle
-    t = LoginThrottle(clock, budget=1, base=60.0, maximum=60.0, max_entries=2)
-    t.failed("a", "")
-    t.failed("b", "")
-    t.failed("a", "")
-    t.failed("c", "")
-    assert t.retry_after("a", "") > 0
-    assert t.retry_after("b", "") == 0
-    assert t.retry_after("c", "") > 0
+    t = LoginThrottle(clock, budget=2, base=60.0, maximum=60.0, max_entries=3)
+    t.failed("a", "10.0.0.1")
+    t.failed("a", "10.0.0.1")  # a's three keys are blocked
+    clock.advance(1)
+    t.failed("b", "10.0.0.2")  # one failure each: evicted first, though newer
+    assert len(t) == 3
+    assert t.retry_after("a", "10.0.0.1") > 0
+    assert t.retry_after("b", "10.0.0.2") == 0
 
 
 def test_throttled_answer_is_delayed_by_the_tarpit(tmp_path):
