@@ -25,7 +25,7 @@ from kapacitord_tw.tick.gonum import (
 from kapacitord_tw.tick.lexer import (
     T, is_comp_operator, is_expr_operator, is_logical_operator,
     is_math_operator, token_name)
-from kapacitord_tw.tick.regex import CONSTANT_EVALUATION, RegexError, compile_go_regex
+from kapacitord_tw.tick.regex import RegexError, compile_go_regex
 from kapacitord_tw.tick.values import (
     RegexValue, T_BOOL, T_DURATION, T_FLOAT, T_INT, T_INVALID,
     T_MISSING, T_REGEX, T_STRING, T_TIME, go_type_of, value_type)
@@ -113,9 +113,9 @@ def _build_operators():
         table[(op, T_DURATION, T_DURATION)] = _cmp(
             lambda a, b, fn=fn: fn(a.nanoseconds, b.nanoseconds))
     table[(T.REGEX_EQUAL, T_STRING, T_REGEX)] = (
-        lambda s, r: _search(r, s) is not None, T_BOOL)
+        lambda s, r: r.compiled.search(s) is not None, T_BOOL)
     table[(T.REGEX_NOT_EQUAL, T_STRING, T_REGEX)] = (
-        lambda s, r: _search(r, s) is None, T_BOOL)
+        lambda s, r: r.compiled.search(s) is None, T_BOOL)
     table[(T.PLUS, T_FLOAT, T_FLOAT)] = (lambda a, b: a + b, T_FLOAT)
     table[(T.MINUS, T_FLOAT, T_FLOAT)] = (lambda a, b: a - b, T_FLOAT)
     table[(T.MULT, T_FLOAT, T_FLOAT)] = (lambda a, b: a * b, T_FLOAT)
@@ -640,17 +640,9 @@ class Expression:
                             else "runtime error: stack overflow") from None
 
 
-def _search(regex_value, text):
-    regex_value.compiled.check_constant_safe()
-    return regex_value.compiled.search(text)
-
-
 def evaluate_constant(node):
     """The value Kapacitor computes for a binary expression outside lambdas."""
-    token = CONSTANT_EVALUATION.set(True)
     try:
         return Expression(node).eval(EMPTY_SCOPE)
     except RegexError as e:
         raise ExprError(str(e)) from None
-    finally:
-        CONSTANT_EVALUATION.reset(token)

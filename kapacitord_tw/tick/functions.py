@@ -354,54 +354,9 @@ _STR1STR = {
 
 
 # -- regexReplace ------------------------------------------------------------
-def _expand(template, regexp, match):
-    """Go's ``Regexp.Expand``: ``$1``, ``${name}``, ``$$``; unknown -> ""."""
-    out = []
-    i = 0
-    while i < len(template):
-        ch = template[i]
-        if ch != "$":
-            out.append(ch)
-            i += 1
-            continue
-        if template.startswith("$$", i):
-            out.append("$")
-            i += 2
-            continue
-        name, end = _expand_name(template, i + 1)
-        if name is None:
-            out.append("$")
-            i += 1
-            continue
-        i = end
-        out.append(regexp.named_group(match, name))
-    return "".join(out)
-
-
-def _expand_name(template, i):
-    if template.startswith("{", i):
-        end = template.find("}", i + 1)
-        name = template[i + 1:end] if end != -1 else ""
-        if end == -1 or not name or not all(_name_char(c) for c in name):
-            return None, i
-        return name, end + 1
-    end = i
-    while end < len(template) and _name_char(template[end]):
-        end += 1
-    if end == i:
-        return None, i
-    return template[i:end], end
-
-
-def _name_char(ch):
-    return ch == "_" or ch.isalnum()
-
-
 def _regex_replace(pattern, src, repl):
-    """``ReplaceAllString`` (RE2, linear in ``src``)."""
-    compiled = pattern.compiled
-    return compiled.replace_all(
-        src, lambda match: _expand(repl, compiled, match))
+    """``ReplaceAllString`` with Go's ``$1``/``${name}``/``$$`` (RE2)."""
+    return pattern.compiled.replace_all(src, repl)
 
 
 # -- conversions -------------------------------------------------------------

@@ -1,35 +1,42 @@
-"""Go (RE2) regular expressions, translated to Python's ``re``.
+"""TICKscript regexes: Go's ``regexp`` syntax, matched by RE2.
 
-TICKscript regexes are Go regexps.  Rather than patch Python's parser, this
-module parses the pattern the way Go's ``regexp/syntax`` does (same
-grammar, same limits, same ``error parsing regexp: <code>: `<expr>```
-texts) and writes an equivalent Python pattern in which every Go rule is
-explicit:
+TICKscript regexes are Go regexps.  Matching is done by RE2 (the
+``google-re2`` package): it is the engine Go's ``regexp`` was ported from,
+speaks the same syntax and runs in time linear in the text, so no pattern
+can hold the reactor by backtracking.
 
-* character classes (``[[:alpha:]]``, ``\\pL``, ``\\p{Greek}``,
-  ``\\P{^Lu}``, ``\\d``…) are computed as code point ranges, case-folded
-  like Go when ``(?i)`` is on, and emitted as plain ranges;
-* ``^``/``$``/``.`` follow Go's defaults (``$`` is end of text, not "before
-  a final newline") and the ``(?imsU)`` flags, including ``(?U)``'s swap
-  of greedy and lazy repetition;
-* ``\\b`` and the Perl classes are ASCII, as in Go;
-* capture groups are unnamed on the Python side; :class:`GoRegexp` keeps
-  Go's names (which may repeat or start with a digit) for ``$name``.
+Before a pattern reaches RE2 it is read once, left to right and in linear
+time, with Go's ``regexp/syntax`` grammar.  That pass:
 
-Unicode data comes from ``unicodedata`` (categories) and
-:mod:`unicode_scripts` (scripts), Unicode 14.0; Go 1.25 uses 15.0.
+* rejects what Go rejects, with Go's ``error parsing regexp: <code>:
+  `<expr>``` texts (RE2's C++ wording differs, and it accepts a few things
+  Go does not, e.g. ``\\C``);
+* records Go's capture names (which may repeat or start with a digit, as
+  RE2's C++ parser does not allow) and hands RE2 plain groups;
+* spells Go 1.25's loose Unicode class names (``\\p{greek}``,
+  ``\\p{Letter}``) the way RE2 knows them; the few Go names RE2 lacks
+  (``ASCII``, ``LC``, ``Cn``, ``Assigned``) become code point ranges;
+* turns ``\\Q…\\E`` into escaped literals.
+
+Everything else -- flags, ``$``/``^``/``.`` defaults, ASCII ``\\b\\d\\s\\w``,
+case folding, Unicode tables -- is RE2's own, which is Go's.
 """
 
-import contextvars
+import collections
 import re
 import unicodedata
 
-from kapacitord_tw.tick.unicode_scripts import SCRIPTS, script_ranges
+import re2
+
+from kapacitord_tw.tick.unicode_scripts import SCRIPT_NAMES
 
 MAX_RUNE = 0x10FFFF
 MAX_REPEAT = 1000
 MAX_HEIGHT = 1000
-_MIN_FOLD, _MAX_FOLD = 0x41, 0x1E943
+#: Estimated RE2 instructions a pattern may compile to.  RE2's own memory
+#: budget (8 MiB) ends near 350,000; refusing before RE2 parses keeps a
+#: pattern of 300,000 ``\\pL`` from holding the process for minutes.
+MAX_PROGRAM_SIZE = 300_000
 
 
 class RegexError(ValueError):
@@ -40,150 +47,261 @@ def _error(code, expr):
     return RegexError("error parsing regexp: %s: `%s`" % (code, expr))
 
 
-#: Set while a constant expression is evaluated at define time.
-CONSTANT_EVALUATION = contextvars.ContextVar("tick_constant_evaluation", default=False)
+def _options():
+    options = re2.Options()
+    options.log_errors = False      # RE2 would print to stderr
+    options.longest_match = False   # Go's leftmost-first
+    options.encoding = re2.Options.Encoding.UTF8
+    return options
+
+
+_OPTIONS = _options()
+# The ``re2`` module's Python wrapper re-encodes a str subject on every call
+# and wraps each match in objects; regexReplace would pay that per match.
+# Its C++ binding takes a bytes buffer and byte offsets, once encoded.
+_Program = re2._re2.RE2
+_UNANCHORED = _Program.Anchor.UNANCHORED
+_ANCHOR_START = _Program.Anchor.ANCHOR_START
+_ANCHOR_BOTH = _Program.Anchor.ANCHOR_BOTH
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _valid_utf8_text(text):
+    """Lone surrogates (possible in JSON strings) are U+FFFD, as Go's
+    ``encoding/json`` would have made them; one character each, so
+    character offsets do not move."""
+    return _SURROGATES.sub("\ufffd", text)
+
+
+class GoMatch:
+    """One match: spans in characters of the searched ``str``."""
+
+    __slots__ = ("string", "_spans")
+
+    def __init__(self, string, spans):
+        self.string = string
+        self._spans = spans
+
+    def span(self, group=0):
+        return self._spans[group]
+
+    def start(self, group=0):
+        return self._spans[group][0]
+
+    def end(self, group=0):
+        return self._spans[group][1]
+
+    def group(self, group=0):
+        start, end = self._spans[group]
+        return None if start < 0 else self.string[start:end]
+
+    def groups(self):
+        return tuple(self.group(i) for i in range(1, len(self._spans)))
+
+
+class _Subject:
+    """A ``str`` encoded once to UTF-8 for RE2, with a cursor that turns
+    non-decreasing byte offsets into character offsets in linear total
+    time."""
+
+    __slots__ = ("text", "data", "ascii", "_byte", "_char")
+
+    def __init__(self, text):
+        self.text = text
+        try:
+            self.data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            self.data = _valid_utf8_text(text).encode("utf-8")
+        self.ascii = len(self.data) == len(text)
+        self._byte = self._char = 0
+
+    def byte_offset(self, char_offset):
+        if self.ascii or char_offset <= 0:
+            return max(char_offset, 0)
+        return len(self.text[:char_offset].encode("utf-8", "surrogatepass"))
+
+    def char_offset(self, byte_offset):
+        if self.ascii:
+            return byte_offset
+        if byte_offset < self._byte:
+            self._byte = self._char = 0
+        self._char += len(self.data[self._byte:byte_offset].decode("utf-8"))
+        self._byte = byte_offset
+        return self._char
+
+    def inside_character(self, byte_offset):
+        return (not self.ascii and byte_offset < len(self.data)
+                and 0x80 <= self.data[byte_offset] < 0xC0)
+
+    def next_character(self, byte_offset):
+        """The byte offset of the character after the one at ``byte_offset``."""
+        byte_offset += 1
+        while self.inside_character(byte_offset):
+            byte_offset += 1
+        return byte_offset
 
 
 class GoRegexp:
-    """A compiled Go regexp: the Python pattern plus Go's capture names."""
+    """A compiled Go regexp: the RE2 program plus Go's capture names."""
 
-    __slots__ = ("pattern", "python", "group_names", "nested_repetition")
+    __slots__ = ("pattern", "program", "group_names")
 
-    def __init__(self, pattern, python, group_names, nested_repetition=False):
+    def __init__(self, pattern, program, group_names):
         self.pattern = pattern          # the Go source
-        self.python = python            # compiled ``re.Pattern``
+        self.program = program          # ``re2._re2.RE2`` (UTF-8 bytes in)
         self.group_names = group_names  # Go name (or "") per group 1..n
-        #: An unbounded repetition of something that itself repeats or
-        #: alternates, e.g. ``(a+)+`` or ``(a|aa)*``: Python's backtracking
-        #: engine can take exponential time on it, Go's RE2 cannot.
-        self.nested_repetition = nested_repetition
 
-    def check_constant_safe(self):
-        """Refuse to run a pattern that may backtrack exponentially while a
-        task is being defined: the reactor would be held for seconds."""
-        if self.nested_repetition and CONSTANT_EVALUATION.get():
-            raise RegexError(
-                "refusing to evaluate /%s/ in a constant expression: its nested "
-                "repetition can take exponential time" % self.pattern)
+    def _spans(self, subject, byte_pos, anchor):
+        """Byte spans of every group of the first match at or after
+        ``byte_pos``, or None."""
+        data = subject.data
+        while True:
+            spans = self.program.Match(anchor, data, byte_pos, len(data))
+            start = spans[0][0]
+            if start < 0:
+                return None
+            if not subject.inside_character(start):
+                return spans
+            # RE2's unanchored search steps through bytes, Go's through
+            # characters: an empty-width match such as \B can land inside
+            # a multi-byte character, where Go never looks.
+            byte_pos = subject.next_character(start)
+
+    @staticmethod
+    def _to_chars(subject, spans):
+        if subject.ascii:
+            return GoMatch(subject.text, spans)
+        offsets = sorted({offset for span in spans for offset in span
+                          if offset >= 0})
+        chars = {offset: subject.char_offset(offset) for offset in offsets}
+        chars[-1] = -1
+        return GoMatch(subject.text, [(chars[a], chars[b]) for a, b in spans])
+
+    def _find(self, text, pos, anchor):
+        subject = _Subject(text)
+        byte_pos = subject.byte_offset(pos)
+        if byte_pos > len(subject.data):
+            return None
+        spans = self._spans(subject, byte_pos, anchor)
+        return None if spans is None else self._to_chars(subject, spans)
 
     def search(self, text, pos=0):
-        return self.python.search(text, pos)
+        return self._find(text, pos, _UNANCHORED)
 
     def match(self, text, pos=0):
-        return self.python.match(text, pos)
+        return self._find(text, pos, _ANCHOR_START)
 
     def fullmatch(self, text, pos=0):
-        return self.python.fullmatch(text, pos)
+        return self._find(text, pos, _ANCHOR_BOTH)
 
-    def finditer(self, text, pos=0):
-        return self.python.finditer(text, pos)
+    def replace_all(self, text, template):
+        """Go's ``ReplaceAllString(text, template)``, ``$1``/``${name}``
+        expanded as ``Regexp.Expand`` does.  Linear in the text: one UTF-8
+        encoding, byte offsets throughout, one decoding at the end."""
+        subject = _Subject(text)
+        data = subject.data
+        pieces = self._template(template)
+        out = []
+        last_end = 0
+        byte_pos = 0
+        while byte_pos <= len(data):
+            spans = self._spans(subject, byte_pos, _UNANCHORED)
+            if spans is None:
+                break
+            start, stop = spans[0]
+            out.append(data[last_end:start])
+            # An empty match right after a match is not replaced.
+            if stop > last_end or start == 0:
+                for piece in pieces:
+                    if piece.__class__ is bytes:
+                        out.append(piece)
+                        continue
+                    for group in piece:
+                        a, b = spans[group]
+                        if a >= 0:
+                            out.append(data[a:b])
+                            break
+            last_end = stop
+            # Advance past this match; always by at least one character.
+            width = subject.next_character(byte_pos) - byte_pos
+            byte_pos = byte_pos + width if byte_pos + width > stop else stop
+        out.append(data[last_end:])
+        return b"".join(out).decode("utf-8", "surrogatepass")
+
+    def _template(self, template):
+        """The template as encoded literals and, per ``$`` reference, the
+        group numbers to try in order (Go: the first participating group
+        with that name; a number names one group)."""
+        pieces = []
+        for literal, name in _template_parts(template):
+            if literal:
+                pieces.append(literal.encode("utf-8", "surrogatepass"))
+            if name is not None:
+                pieces.append(self._groups_named(name))
+        return pieces
+
+    def _groups_named(self, name):
+        number = _group_number(name)
+        if number >= 0:
+            return (number,) if number <= len(self.group_names) else ()
+        return tuple(index for index, group_name in enumerate(self.group_names, 1)
+                     if group_name == name)
 
     def named_group(self, match, name):
-        """Go's ``$name`` expansion: the first participating group so named,
-        or a numbered group; "" when there is none."""
-        if name.isdigit():
-            index = int(name)
-            if index <= len(self.group_names):
-                return match.group(index) or ""
-            return ""
-        for index, group_name in enumerate(self.group_names, 1):
-            if group_name == name and match.group(index) is not None:
+        """Go's ``$name`` expansion on a :class:`GoMatch`: the first
+        participating group so named, or a numbered group; "" when none."""
+        for index in self._groups_named(name):
+            if match.start(index) >= 0:
                 return match.group(index)
         return ""
 
 
-# -- code point sets -------------------------------------------------------
-def _clean(ranges):
-    ranges = sorted(ranges, key=lambda r: (r[0], -r[1]))
-    out = []
-    for lo, hi in ranges:
-        if out and lo <= out[-1][1] + 1:
-            if hi > out[-1][1]:
-                out[-1] = (out[-1][0], hi)
-        else:
-            out.append((lo, hi))
-    return out
+def _name_char(ch):
+    # Go's extract: unicode.IsLetter, unicode.IsDigit (Nd) or '_'.
+    return ch == "_" or ch.isalpha() or ch.isdecimal()
 
 
-def _negate(ranges):
-    out = []
-    next_lo = 0
-    for lo, hi in _clean(ranges):
-        if next_lo <= lo - 1:
-            out.append((next_lo, lo - 1))
-        next_lo = hi + 1
-    if next_lo <= MAX_RUNE:
-        out.append((next_lo, MAX_RUNE))
-    return out
+def _group_number(name):
+    """Go's ``extract`` number: ASCII digits, no leading zero, else -1."""
+    if not name.isascii() or not name.isdigit() or \
+            (name[0] == "0" and len(name) > 1) or len(name) > 9:
+        return -1
+    return int(name)
 
 
-_ORBITS = None
+def _template_parts(template):
+    """``Regexp.Expand``'s reading of a template: (literal, name or None)
+    pairs; ``$$`` is "$", a malformed reference is a literal "$"."""
+    parts = []
+    literal = []
+    i, n = 0, len(template)
+    while i < n:
+        dollar = template.find("$", i)
+        if dollar < 0:
+            literal.append(template[i:])
+            break
+        literal.append(template[i:dollar])
+        i = dollar + 1
+        if i < n and template[i] == "$":
+            literal.append("$")
+            i += 1
+            continue
+        brace = i < n and template[i] == "{"
+        j = i + 1 if brace else i
+        end = j
+        while end < n and _name_char(template[end]):
+            end += 1
+        if end == j or (brace and (end >= n or template[end] != "}")):
+            literal.append("$")
+            continue
+        parts.append(("".join(literal), template[j:end]))
+        literal = []
+        i = end + 1 if brace else end
+    parts.append(("".join(literal), None))
+    return parts
 
 
-def _orbits():
-    """Simple case-folding orbits ({K, k, KELVIN SIGN}…) by code point."""
-    global _ORBITS
-    if _ORBITS is None:
-        parent = {}
-
-        def find(c):
-            while parent.get(c, c) != c:
-                c = parent[c]
-            return c
-
-        for cp in range(_MIN_FOLD, _MAX_FOLD + 1):
-            ch = chr(cp)
-            for other in (ch.lower(), ch.upper()):
-                if len(other) == 1 and other != ch:
-                    a, b = find(cp), find(ord(other))
-                    if a != b:
-                        parent[a] = b
-        groups = {}
-        for cp in list(parent):
-            groups.setdefault(find(cp), set()).add(cp)
-        orbits = {}
-        for root, members in groups.items():
-            members.add(root)
-            for cp in members:
-                orbits[cp] = members
-        _ORBITS = orbits
-    return _ORBITS
-
-
-def _fold(ranges):
-    """Add every case variant, as Go's ``appendFoldedRange`` does."""
-    orbits = _orbits()
-    out = list(ranges)
-    for lo, hi in ranges:
-        for cp in range(max(lo, _MIN_FOLD), min(hi, _MAX_FOLD) + 1):
-            for other in orbits.get(cp, ()):
-                out.append((other, other))
-    return _clean(out)
-
-
-_PERL = {
-    "d": [(0x30, 0x39)],
-    "s": [(0x9, 0xA), (0xC, 0xD), (0x20, 0x20)],
-    "w": [(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)],
-}
-
-_POSIX = {
-    "alnum": [(0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A)],
-    "alpha": [(0x41, 0x5A), (0x61, 0x7A)],
-    "ascii": [(0x0, 0x7F)],
-    "blank": [(0x9, 0x9), (0x20, 0x20)],
-    "cntrl": [(0x0, 0x1F), (0x7F, 0x7F)],
-    "digit": [(0x30, 0x39)],
-    "graph": [(0x21, 0x7E)],
-    "lower": [(0x61, 0x7A)],
-    "print": [(0x20, 0x7E)],
-    "punct": [(0x21, 0x2F), (0x3A, 0x40), (0x5B, 0x60), (0x7B, 0x7E)],
-    "space": [(0x9, 0xD), (0x20, 0x20)],
-    "upper": [(0x41, 0x5A)],
-    "word": [(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)],
-    "xdigit": [(0x30, 0x39), (0x41, 0x46), (0x61, 0x66)],
-}
-
+# -- Unicode class names ---------------------------------------------------
 _CATEGORY_TABLE = None
 
 # Go's unicode.Categories keys beyond the two-letter ones.
@@ -214,28 +332,10 @@ _CATEGORY_ALIASES = {
     "Paragraph_Separator": "Zp", "Space_Separator": "Zs",
 }
 
-
-def _categories():
-    global _CATEGORY_TABLE
-    if _CATEGORY_TABLE is None:
-        table = {}
-        start, current = 0, unicodedata.category("\0")
-        for cp in range(1, MAX_RUNE + 2):
-            cat = unicodedata.category(chr(cp)) if cp <= MAX_RUNE else None
-            if cat != current:
-                table.setdefault(current, []).append((start, cp - 1))
-                start, current = cp, cat
-        _CATEGORY_TABLE = table
-    return _CATEGORY_TABLE
-
-
-def _category_ranges(name):
-    table = _categories()
-    parts = _MAJOR.get(name, (name,))
-    ranges = []
-    for part in parts:
-        ranges.extend(table.get(part, ()))
-    return _clean(ranges)
+_TWO_LETTER = (
+    "Cc", "Cf", "Cn", "Co", "Cs", "Ll", "Lm", "Lo", "Lt", "Lu", "Mc", "Me",
+    "Mn", "Nd", "Nl", "No", "Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps", "Sc",
+    "Sk", "Sm", "So", "Zl", "Zp", "Zs")
 
 
 def _canonical(name):
@@ -249,236 +349,260 @@ def _canonical(name):
     return "".join(out)
 
 
-_KNOWN_CATEGORIES = set(_MAJOR) | {
-    "Cc", "Cf", "Cn", "Co", "Cs", "Ll", "Lm", "Lo", "Lt", "Lu", "Mc", "Me",
-    "Mn", "Nd", "Nl", "No", "Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps", "Sc",
-    "Sk", "Sm", "So", "Zl", "Zp", "Zs"}
-_CANONICAL_SCRIPTS = {_canonical(name): name for name in SCRIPTS}
-_CANONICAL_ALIASES = {_canonical(k): v for k, v in _CATEGORY_ALIASES.items()}
+def _categories():
+    """Code point ranges per category, built once, only for the names RE2
+    lacks (``Cn``, ``LC``)."""
+    global _CATEGORY_TABLE
+    if _CATEGORY_TABLE is None:
+        table = {}
+        start, current = 0, unicodedata.category("\0")
+        for cp in range(1, MAX_RUNE + 2):
+            cat = unicodedata.category(chr(cp)) if cp <= MAX_RUNE else None
+            if cat != current:
+                table.setdefault(current, []).append((start, cp - 1))
+                start, current = cp, cat
+        _CATEGORY_TABLE = table
+    return _CATEGORY_TABLE
 
 
-def _unicode_table(name):
-    """``unicodeTable``: (ranges, sign) or (None, 0) for unknown names."""
-    name = _canonical(name)
-    if name == "Any":
-        return [(0, MAX_RUNE)], 1
-    if name == "Assigned":
-        return _category_ranges("Cn"), -1
-    if name == "Ascii":
-        return [(0, 0x7F)], 1
-    if name == "Lc":
-        return _category_ranges("LC"), 1
-    if name in _KNOWN_CATEGORIES:
-        return _category_ranges(name), 1
-    if name in _CANONICAL_SCRIPTS:
-        return script_ranges(_CANONICAL_SCRIPTS[name]), 1
-    if name in _CANONICAL_ALIASES:
-        return _category_ranges(_CANONICAL_ALIASES[name]), 1
-    return None, 0
-
-
-def _char_escape(cp):
-    if cp < 0x100:
-        return "\\x%02x" % cp
-    if cp < 0x10000:
-        return "\\u%04x" % cp
-    return "\\U%08x" % cp
-
-
-def _class_text(ranges):
-    ranges = _clean(ranges)
-    if not ranges:
-        return "(?!)"
-    if ranges == [(0, MAX_RUNE)]:
-        return "(?s:.)"
-    parts = []
+def _clean(ranges):
+    ranges = sorted(ranges)
+    out = []
     for lo, hi in ranges:
-        parts.append(_char_escape(lo) if lo == hi else
-                     "%s-%s" % (_char_escape(lo), _char_escape(hi)))
-    return "[%s]" % "".join(parts)
-
-
-# -- the parser / translator -----------------------------------------------
-class _Flags:
-    __slots__ = ("fold", "one_line", "dot_nl", "non_greedy")
-
-    def __init__(self, fold=False, one_line=True, dot_nl=False,
-                 non_greedy=False):
-        self.fold = fold
-        self.one_line = one_line
-        self.dot_nl = dot_nl
-        self.non_greedy = non_greedy
-
-    def copy(self):
-        return _Flags(self.fold, self.one_line, self.dot_nl, self.non_greedy)
-
-
-class _Item:
-    """One operand on the current alternative: Python text + the product of
-    counted repetitions inside it (Go's ``repeatIsValid``)."""
-
-    __slots__ = ("text", "weight", "repeats")
-
-    def __init__(self, text, weight=1, repeats=False):
-        self.text = text
-        self.weight = weight
-        #: Contains an unbounded repetition or an alternation.
-        self.repeats = repeats
-
-
-class _Frame:
-    def __init__(self, opener, restore, capture):
-        self.opener = opener      # Python text opening the group
-        self.restore = restore    # flags to restore at ')'
-        self.capture = capture
-        self.alternatives = [[]]
-
-
-class _Translator:
-    def __init__(self, pattern):
-        self.whole = pattern
-        self.flags = _Flags()
-        self.frames = [_Frame("", None, False)]
-        self.group_names = []
-        self.nested_repetition = False
-
-    # stack helpers
-    @property
-    def items(self):
-        return self.frames[-1].alternatives[-1]
-
-    def push(self, text, weight=1):
-        self.items.append(_Item(text, weight))
-
-    def push_ranges(self, ranges):
-        self.push(_class_text(ranges))
-
-    def literal(self, ch):
-        if self.flags.fold:
-            self.push_ranges(_fold([(ord(ch), ord(ch))]))
+        if out and lo <= out[-1][1] + 1:
+            if hi > out[-1][1]:
+                out[-1] = (out[-1][0], hi)
         else:
-            self.push(re.escape(ch))
+            out.append((lo, hi))
+    return out
 
-    # main loop (Go's ``parse``)
-    def translate(self):
-        t = self.whole
-        last_repeat = ""
-        while t:
-            repeat = ""
-            c = t[0]
+
+def _negate(ranges):
+    out = []
+    next_lo = 0
+    for lo, hi in _clean(ranges):
+        if next_lo <= lo - 1:
+            out.append((next_lo, lo - 1))
+        next_lo = hi + 1
+    if next_lo <= MAX_RUNE:
+        out.append((next_lo, MAX_RUNE))
+    return out
+
+
+def _category_ranges(*names):
+    table = _categories()
+    return _clean([r for name in names for r in table.get(name, ())])
+
+
+# canonical name -> RE2's name, or a function giving (ranges, sign)
+_RE2_NAMES = {"Any": "Any"}
+_RE2_NAMES.update({_canonical(name): name for name in SCRIPT_NAMES})
+_RE2_NAMES.update({name: name for name in _TWO_LETTER if name != "Cn"})
+_RE2_NAMES.update({name: name for name in _MAJOR if name != "LC"})
+_RANGE_NAMES = {
+    "Ascii": lambda: ([(0, 0x7F)], 1),
+    "Lc": lambda: (_category_ranges(*_MAJOR["LC"]), 1),
+    "Cn": lambda: (_category_ranges("Cn"), 1),
+    "Assigned": lambda: (_category_ranges("Cn"), -1),
+}
+for _alias, _target in _CATEGORY_ALIASES.items():
+    _key = _canonical(_alias)
+    if _target in _RE2_NAMES:
+        _RE2_NAMES[_key] = _target
+    else:
+        _RANGE_NAMES[_key] = _RANGE_NAMES[_canonical(_target)]
+
+
+def _range_items(ranges):
+    return "".join("\\x{%x}" % lo if lo == hi else "\\x{%x}-\\x{%x}" % (lo, hi)
+                   for lo, hi in ranges)
+
+
+def _unicode_class_text(name, sign, in_class):
+    """RE2 text for ``\\p{name}`` with ``sign``, or None for unknown names."""
+    canonical = _canonical(name)
+    re2_name = _RE2_NAMES.get(canonical)
+    if re2_name is not None:
+        return "\\%s{%s}" % ("p" if sign > 0 else "P", re2_name)
+    table = _RANGE_NAMES.get(canonical)
+    if table is None:
+        return None
+    ranges, table_sign = table()
+    if sign * table_sign < 0:
+        ranges = _negate(ranges)
+    items = _range_items(ranges)
+    return items if in_class else "[%s]" % items
+
+
+_CLASS_SIZES = {}
+
+
+def _class_size(text):
+    """RE2 instructions for one Unicode class (measured once per class)."""
+    size = _CLASS_SIZES.get(text)
+    if size is None:
+        program = _Program(text.encode("utf-8"), _OPTIONS)
+        size = program.ProgramSize() if program.ok() else MAX_PROGRAM_SIZE
+        _CLASS_SIZES[text] = size
+    return size
+
+
+_POSIX_NAMES = frozenset((
+    "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower",
+    "print", "punct", "space", "upper", "word", "xdigit"))
+
+
+# -- Go's grammar ----------------------------------------------------------
+class _Frame:
+    """An open group.  For Go's ``repeatIsValid``: the largest repeat
+    product among its finished items and that of the last item on the
+    current alternative (None while the alternative is empty).  For the
+    size budget: RE2 instructions of the finished items and of the last."""
+
+    __slots__ = ("done", "last", "size", "last_size")
+
+    def __init__(self):
+        self.done = 1
+        self.last = None
+        self.size = 0
+        self.last_size = 0
+
+    def push(self, weight=1, size=1):
+        self._finish_last()
+        self.last = weight
+        self.last_size = size
+
+    def bar(self):
+        self._finish_last()
+        self.last = None
+        self.last_size = 0
+
+    def _finish_last(self):
+        if self.last is not None and self.last > self.done:
+            self.done = self.last
+        self.size += self.last_size
+
+    def weight(self):
+        return max(self.done, self.last or 1)
+
+    def total_size(self):
+        return self.size + self.last_size
+
+
+def _escape_literal(ch):
+    return "\\" + ch if ch < "\x80" and not ch.isalnum() else ch
+
+
+class _Reader:
+    """Go's ``regexp/syntax`` parse, by index (linear in the pattern):
+    Go's errors, Go's capture names, and the edits RE2 needs."""
+
+    def __init__(self, pattern):
+        self.p = pattern
+        self.n = len(pattern)
+        self.frames = [_Frame()]
+        self.group_names = []
+        self.edits = []     # (start, end, replacement), left to right
+
+    def read(self):
+        p, n = self.p, self.n
+        i = 0
+        last_repeat = -1
+        while i < n:
+            repeat = -1
+            c = p[i]
             if c == "(":
-                if len(t) >= 2 and t[1] == "?":
-                    t = self.perl_flags(t)
+                if i + 1 < n and p[i + 1] == "?":
+                    i = self.perl_flags(i)
                 else:
-                    self.open_group("(", True, None)
-                    t = t[1:]
+                    self.open_group(None)
+                    i += 1
             elif c == "|":
-                self.frames[-1].alternatives.append([])
-                t = t[1:]
+                self.frames[-1].bar()
+                i += 1
             elif c == ")":
                 self.close_group()
-                t = t[1:]
-            elif c == "^":
-                self.push("\\A" if self.flags.one_line else "(?m:^)")
-                t = t[1:]
-            elif c == "$":
-                self.push("\\Z" if self.flags.one_line else "(?m:$)")
-                t = t[1:]
-            elif c == ".":
-                self.push("(?s:.)" if self.flags.dot_nl else ".")
-                t = t[1:]
+                i += 1
             elif c == "[":
-                t = self.parse_class(t)
+                i = self.parse_class(i)
             elif c in "*+?":
-                before = t
-                t = self.repeat(c, None, None, before, t[1:], last_repeat)
-                repeat = before
+                repeat = i
+                i = self.repeat(None, None, i, i + 1, last_repeat)
             elif c == "{":
-                before = t
-                parsed = _parse_repeat(t)
+                parsed = _parse_repeat(p, i)
                 if parsed is None:
-                    self.literal("{")
-                    t = t[1:]
+                    self.frames[-1].push()
+                    i += 1
                 else:
                     lo, hi, after = parsed
                     if lo < 0 or lo > MAX_REPEAT or hi > MAX_REPEAT or \
                             (hi >= 0 and lo > hi):
-                        raise _error("invalid repeat count",
-                                     before[:len(before) - len(after)])
-                    t = self.repeat("{", lo, hi, before, after, last_repeat)
-                    repeat = before
+                        raise _error("invalid repeat count", p[i:after])
+                    repeat = i
+                    i = self.repeat(lo, hi, i, after, last_repeat)
             elif c == "\\":
-                t = self.escape(t)
+                i = self.escape(i)
             else:
-                self.literal(c)
-                t = t[1:]
+                self.frames[-1].push()
+                i += 1
             last_repeat = repeat
         if len(self.frames) != 1:
-            raise _error("missing closing )", self.whole)
-        return self.alternation(self.frames[0])
+            raise _error("missing closing )", p)
+        if self.frames[0].total_size() > MAX_PROGRAM_SIZE:
+            # RE2 would take seconds just to parse (a \pL is ~1,200
+            # instructions) before refusing for its memory budget.
+            raise _error("expression too large", p)
+        return self
 
-    @staticmethod
-    def alternation(frame):
-        texts = ["".join(item.text for item in alt)
-                 for alt in frame.alternatives]
-        return "|".join(texts)
+    def rewritten(self):
+        """The pattern as RE2 should read it."""
+        out = []
+        at = 0
+        for start, end, text in self.edits:
+            out.append(self.p[at:start])
+            out.append(text)
+            at = end
+        out.append(self.p[at:])
+        return "".join(out)
 
-    @staticmethod
-    def weight(frame):
-        return max([1] + [item.weight for alt in frame.alternatives
-                          for item in alt])
-
-    def open_group(self, opener, capture, name):
-        if capture:
+    def open_group(self, name):
+        if name is not False:
             self.group_names.append(name or "")
         if len(self.frames) > MAX_HEIGHT:
-            raise _error("expression nests too deeply", self.whole)
-        self.frames.append(_Frame(opener, self.flags.copy(), capture))
+            raise _error("expression nests too deeply", self.p)
+        self.frames.append(_Frame())
 
     def close_group(self):
         if len(self.frames) < 2:
-            raise _error("unexpected )", self.whole)
+            raise _error("unexpected )", self.p)
         frame = self.frames.pop()
-        self.flags = frame.restore
-        repeats = len(frame.alternatives) > 1 or any(
-            item.repeats for alt in frame.alternatives for item in alt)
-        self.items.append(_Item("%s%s)" % ("(" if frame.capture else "(?:",
-                                           self.alternation(frame)),
-                                self.weight(frame), repeats))
+        self.frames[-1].push(frame.weight(), frame.total_size() + 1)
 
-    def perl_flags(self, s):
+    def perl_flags(self, i):
         """``parsePerlFlags``: named captures, ``(?flags)``, ``(?flags:``."""
-        starts_p = len(s) > 4 and s[2] == "P" and s[3] == "<"
-        starts_name = len(s) > 3 and s[2] == "<"
+        p, n = self.p, self.n
+        starts_p = n - i > 4 and p[i + 2] == "P" and p[i + 3] == "<"
+        starts_name = n - i > 3 and p[i + 2] == "<"
         if starts_p or starts_name:
-            begin = 4 if starts_p else 3
-            end = s.find(">")
+            begin = i + (4 if starts_p else 3)
+            end = p.find(">", i)
             if end < 0:
-                raise _error("invalid named capture", s)
-            name = s[begin:end]
+                raise _error("invalid named capture", p[i:])
+            name = p[begin:end]
             if not name or not all(ch == "_" or (ch.isascii() and
                                                  ch.isalnum())
                                    for ch in name):
-                raise _error("invalid named capture", s[:end + 1])
-            self.open_group("(", True, name)
-            return s[end + 1:]
-        flags = self.flags.copy()
+                raise _error("invalid named capture", p[i:end + 1])
+            self.open_group(name)
+            self.edits.append((i, end + 1, "("))
+            return end + 1
         negative = False
         saw_flag = False
-        i = 2
-        while i < len(s):
-            ch = s[i]
-            i += 1
+        j = i + 2
+        while j < n:
+            ch = p[j]
+            j += 1
             if ch in "imsU":
-                value = not negative
-                if ch == "i":
-                    flags.fold = value
-                elif ch == "m":
-                    flags.one_line = not value
-                elif ch == "s":
-                    flags.dot_nl = value
-                else:
-                    flags.non_greedy = value
                 saw_flag = True
             elif ch == "-":
                 if negative:
@@ -489,301 +613,290 @@ class _Translator:
                 if negative and not saw_flag:
                     break
                 if ch == ":":
-                    self.open_group("(?:", False, None)
-                self.flags = flags
-                return s[i:]
+                    self.open_group(False)
+                return j
             else:
                 break
-        raise _error("invalid or unsupported Perl syntax", s[:i])
+        raise _error("invalid or unsupported Perl syntax", p[i:j])
 
-    def repeat(self, op, lo, hi, before, after, last_repeat):
-        non_greedy = self.flags.non_greedy
-        if after.startswith("?"):
-            after = after[1:]
-            non_greedy = not non_greedy
-        if last_repeat:
+    def repeat(self, lo, hi, start, after, last_repeat):
+        p = self.p
+        if after < self.n and p[after] == "?":
+            after += 1
+        if last_repeat >= 0:
             raise _error("invalid nested repetition operator",
-                         last_repeat[:len(last_repeat) - len(after)])
-        if not self.items:
+                         p[last_repeat:after])
+        frame = self.frames[-1]
+        if frame.last is None:
             raise _error("missing argument to repetition operator",
-                         before[:len(before) - len(after)])
-        item = self.items[-1]
-        if op == "{":
-            quant = "{%d}" % lo if hi == lo else (
-                "{%d,}" % lo if hi < 0 else "{%d,%d}" % (lo, hi))
+                         p[start:after])
+        weight = frame.last
+        if lo is not None:
             # Go's repeatIsValid: the product of counts along any path
             # must stay within 1000; {0} ends a path, {0,} is neutral.
             count = hi if hi > 0 else lo
             if hi == 0:
                 weight = 1
-            else:
-                weight = item.weight * count if count > 0 else item.weight
+            elif count > 0:
+                weight *= count
             if (lo >= 2 or hi >= 2) and weight > MAX_REPEAT:
-                raise _error("invalid repeat count",
-                             before[:len(before) - len(after)])
-        else:
-            quant = op
-            weight = item.weight
-        unbounded = op in "*+" or (op == "{" and hi < 0)
-        if unbounded and item.repeats:
-            self.nested_repetition = True
-        if non_greedy:
-            quant += "?"
-        self.items[-1] = _Item("(?:%s)%s" % (item.text, quant), weight,
-                               item.repeats or unbounded)
+                raise _error("invalid repeat count", p[start:after])
+        frame.last = weight
+        # RE2 copies the operand once per counted repetition.
+        copies = 1 if lo is None else (hi if hi >= 0 else lo + 1)
+        frame.last_size = frame.last_size * max(copies, 1) + 1
         return after
 
-    # escapes outside classes
-    def escape(self, t):
-        if len(t) >= 2:
-            c = t[1]
-            if c == "A":
-                self.push("\\A")
-                return t[2:]
-            if c == "b":
-                self.push("\\b")
-                return t[2:]
-            if c == "B":
-                # Python's \B never matches in an empty string; Go's does.
-                self.push("(?:\\B|\\A\\Z)")
-                return t[2:]
+    def escape(self, i):
+        p, n = self.p, self.n
+        frame = self.frames[-1]
+        if i + 1 < n:
+            c = p[i + 1]
+            if c in "AbBz":
+                frame.push()
+                return i + 2
             if c == "C":
-                raise _error("invalid escape sequence", t[:2])
+                raise _error("invalid escape sequence", p[i:i + 2])
             if c == "Q":
-                lit, _, rest = t[2:].partition("\\E")
-                for ch in lit:
-                    self.literal(ch)
-                return rest
-            if c == "z":
-                self.push("\\Z")
-                return t[2:]
+                end = p.find("\\E", i + 2)
+                stop = n if end < 0 else end
+                literal = p[i + 2:stop]
+                if literal:
+                    frame.push()
+                self.edits.append((i, n if end < 0 else end + 2, "".join(
+                    _escape_literal(ch) for ch in literal)))
+                return n if end < 0 else end + 2
             if c in "pP":
-                ranges, rest = self.unicode_class(t)
-                self.push_ranges(ranges)
-                return rest
-            perl = self.perl_class(t)
-            if perl is not None:
-                self.push_ranges(perl)
-                return t[2:]
-        ch, rest = _parse_escape(t)
-        self.literal(ch)
-        return rest
+                end, size = self.unicode_class(i, in_class=False)
+                frame.push(size=size)
+                return end
+            if c in "dswDSW":
+                frame.push()
+                return i + 2
+        _, end = _parse_escape(p, i)
+        frame.push()
+        return end
 
-    def perl_class(self, t):
-        name = t[1:2]
-        if name.lower() not in _PERL or len(t) < 2:
-            return None
-        ranges = _PERL[name.lower()]
-        if self.flags.fold:
-            ranges = _fold(ranges)
-        return _negate(ranges) if name.isupper() else ranges
-
-    def unicode_class(self, s):
+    def unicode_class(self, i, in_class):
         """``parseUnicodeClass`` for ``\\pL``, ``\\p{Greek}``, ``\\P{^Lu}``."""
-        sign = -1 if s[1] == "P" else 1
-        if len(s) < 3:
-            seq, name, rest = s[:2], "", ""
-        elif s[2] != "{":
-            seq, name, rest = s[:3], s[2], s[3:]
+        p, n = self.p, self.n
+        sign = -1 if p[i + 1] == "P" else 1
+        if n - i < 3:
+            end, name = n, ""
+        elif p[i + 2] != "{":
+            end, name = i + 3, p[i + 2]
         else:
-            end = s.find("}")
-            if end < 0:
-                raise _error("invalid character class range", s)
-            seq, name, rest = s[:end + 1], s[3:end], s[end + 1:]
+            close = p.find("}", i)
+            if close < 0:
+                raise _error("invalid character class range", p[i:])
+            end, name = close + 1, p[i + 3:close]
         if name.startswith("^"):
             sign = -sign
             name = name[1:]
-        table, table_sign = _unicode_table(name)
-        if table is None:
-            raise _error("invalid character class range", seq)
-        if table_sign < 0:
-            sign = -sign
-        if self.flags.fold:
-            table = _fold(table)
-        return (table if sign > 0 else _negate(table)), rest
+        text = _unicode_class_text(name, sign, in_class)
+        if text is None:
+            raise _error("invalid character class range", p[i:end])
+        self.edits.append((i, end, text))
+        return end, _class_size(text if not in_class else "[%s]" % text)
 
-    def parse_class(self, s):
-        """``parseClass``: a bracketed class, returning the rest."""
-        t = s[1:]
-        negated = t.startswith("^")
-        if negated:
-            t = t[1:]
-        ranges = []
+    def parse_class(self, i):
+        """``parseClass``: a bracketed class; returns the index after it."""
+        p, n = self.p, self.n
+        j = i + 1
+        if j < n and p[j] == "^":
+            j += 1
         first = True
-        while not t or t[0] != "]" or first:
+        size = 8
+        while j >= n or p[j] != "]" or first:
             first = False
-            if len(t) > 2 and t[0] == "[" and t[1] == ":":
-                end = t.find(":]", 2)
+            if n - j > 2 and p[j] == "[" and p[j + 1] == ":":
+                end = p.find(":]", j + 2)
                 if end >= 0:
-                    name = t[:end + 2]
-                    group = name[2:-2]
-                    sign = 1
+                    group = p[j + 2:end]
                     if group.startswith("^"):
-                        sign, group = -1, group[1:]
-                    table = _POSIX.get(group)
-                    if table is None:
-                        raise _error("invalid character class range", name)
-                    if self.flags.fold:
-                        table = _fold(table)
-                    ranges.extend(table if sign > 0 else _negate(table))
-                    t = t[end + 2:]
+                        group = group[1:]
+                    if group not in _POSIX_NAMES:
+                        raise _error("invalid character class range",
+                                     p[j:end + 2])
+                    j = end + 2
+                    size += 8
                     continue
-            if len(t) >= 2 and t[0] == "\\" and t[1] in "pP":
-                table, t = self.unicode_class(t)
-                ranges.extend(table)
-                continue
-            if len(t) >= 2 and t[0] == "\\":
-                perl = self.perl_class(t)
-                if perl is not None:
-                    ranges.extend(perl)
-                    t = t[2:]
+            if n - j >= 2 and p[j] == "\\":
+                if p[j + 1] in "pP":
+                    j, item_size = self.unicode_class(j, in_class=True)
+                    size += item_size
                     continue
-            start = t
-            lo, t = _class_char(t, s)
-            hi = lo
-            if len(t) >= 2 and t[0] == "-" and t[1] != "]":
-                hi, t = _class_char(t[1:], s)
+                if p[j + 1] in "dswDSW":
+                    j += 2
+                    size += 8
+                    continue
+            start = j
+            lo, j = _class_char(p, j, i)
+            if n - j >= 2 and p[j] == "-" and p[j + 1] != "]":
+                hi, j = _class_char(p, j + 1, i)
                 if ord(hi) < ord(lo):
-                    raise _error("invalid character class range",
-                                 start[:len(start) - len(t)])
-            if self.flags.fold:
-                ranges.extend(_fold([(ord(lo), ord(hi))]))
+                    raise _error("invalid character class range", p[start:j])
+                size += 8
             else:
-                ranges.append((ord(lo), ord(hi)))
-        t = t[1:]
-        ranges = _clean(ranges)
-        self.push_ranges(_negate(ranges) if negated else ranges)
-        return t
+                size += 1
+        self.frames[-1].push(size=size)
+        return j + 1
 
 
-def _parse_int(s):
-    if not s or not "0" <= s[0] <= "9":
+def _parse_int(p, j):
+    """Go's ``parseInt`` at ``j``: (value or -1 when huge, index after)."""
+    n = len(p)
+    if j >= n or not "0" <= p[j] <= "9":
         return None
-    if len(s) >= 2 and s[0] == "0" and "0" <= s[1] <= "9":
+    if j + 1 < n and p[j] == "0" and "0" <= p[j + 1] <= "9":
         return None
-    end = 0
-    while end < len(s) and "0" <= s[end] <= "9":
+    end = j
+    while end < n and "0" <= p[end] <= "9":
         end += 1
-    digits = s[:end]
-    value = int(digits) if len(digits) <= 9 else -1
-    if value >= 10 ** 9:
-        value = -1
-    return value, s[end:]
+    value = int(p[j:end]) if end - j <= 9 else -1
+    return value, end
 
 
-def _parse_repeat(s):
-    """``parseRepeat``: (min, max, rest) for ``{n}``, ``{n,}``, ``{n,m}``
-    or None when ``{`` is a literal; min is -1 for huge numbers."""
-    parsed = _parse_int(s[1:])
+def _parse_repeat(p, i):
+    """``parseRepeat`` at the ``{`` at ``i``: (min, max, index after) for
+    ``{n}``, ``{n,}``, ``{n,m}`` or None when ``{`` is a literal; min is -1
+    for huge numbers."""
+    n = len(p)
+    parsed = _parse_int(p, i + 1)
     if parsed is None:
         return None
-    lo, s = parsed
-    if not s:
+    lo, j = parsed
+    if j >= n:
         return None
-    if s[0] != ",":
+    if p[j] != ",":
         hi = lo
     else:
-        s = s[1:]
-        if not s:
+        j += 1
+        if j >= n:
             return None
-        if s[0] == "}":
+        if p[j] == "}":
             hi = -1
         else:
-            parsed = _parse_int(s)
+            parsed = _parse_int(p, j)
             if parsed is None:
                 return None
-            hi, s = parsed
+            hi, j = parsed
             if hi < 0:
                 lo = -1
-    if not s or s[0] != "}":
+    if j >= n or p[j] != "}":
         return None
-    return lo, hi, s[1:]
+    return lo, hi, j + 1
 
 
 _C_ESCAPES = {"a": "\a", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
               "v": "\v"}
+_HEX = "0123456789abcdefABCDEF"
 
 
-def _parse_escape(s):
-    """``parseEscape``: one escaped character -> (char, rest)."""
-    t = s[1:]
-    if not t:
+def _parse_escape(p, i):
+    """``parseEscape`` at the backslash at ``i``: (char, index after)."""
+    n = len(p)
+    j = i + 1
+    if j >= n:
         raise _error("trailing backslash at end of expression", "")
-    c, t = t[0], t[1:]
+    c = p[j]
+    j += 1
     if c < "\x80" and not c.isalnum():
-        return c, t
-    if c in "1234567" and (not t or not "0" <= t[0] <= "7"):
-        raise _error("invalid escape sequence", s[:len(s) - len(t)])
+        return c, j
+    if c in "1234567" and (j >= n or not "0" <= p[j] <= "7"):
+        raise _error("invalid escape sequence", p[i:j])
     if c in "01234567":
         value = int(c)
         for _ in range(2):
-            if not t or not "0" <= t[0] <= "7":
+            if j >= n or not "0" <= p[j] <= "7":
                 break
-            value = value * 8 + int(t[0])
-            t = t[1:]
-        return chr(value), t
-    if c == "x" and t:
-        c, t = t[0], t[1:]
+            value = value * 8 + int(p[j])
+            j += 1
+        return chr(value), j
+    if c == "x" and j < n:
+        c = p[j]
+        j += 1
         if c == "{":
             digits = 0
             value = 0
             while True:
-                if not t:
-                    raise _error("invalid escape sequence",
-                                 s[:len(s) - len(t)])
-                c, t = t[0], t[1:]
+                if j >= n:
+                    raise _error("invalid escape sequence", p[i:j])
+                c = p[j]
+                j += 1
                 if c == "}":
                     break
-                if c not in "0123456789abcdefABCDEF":
-                    raise _error("invalid escape sequence",
-                                 s[:len(s) - len(t)])
+                if c not in _HEX:
+                    raise _error("invalid escape sequence", p[i:j])
                 value = value * 16 + int(c, 16)
                 if value > MAX_RUNE:
-                    raise _error("invalid escape sequence",
-                                 s[:len(s) - len(t)])
+                    raise _error("invalid escape sequence", p[i:j])
                 digits += 1
             if digits == 0:
-                raise _error("invalid escape sequence", s[:len(s) - len(t)])
-            return chr(value), t
-        c2, t = (t[0], t[1:]) if t else ("", t)
-        if c in "0123456789abcdefABCDEF" and c2 and \
-                c2 in "0123456789abcdefABCDEF":
-            return chr(int(c + c2, 16)), t
-        raise _error("invalid escape sequence", s[:len(s) - len(t)])
+                raise _error("invalid escape sequence", p[i:j])
+            return chr(value), j
+        c2 = p[j] if j < n else ""
+        j = min(j + 1, n)
+        if c in _HEX and c2 and c2 in _HEX:
+            return chr(int(c + c2, 16)), j
+        raise _error("invalid escape sequence", p[i:j])
     if c in _C_ESCAPES:
-        return _C_ESCAPES[c], t
-    raise _error("invalid escape sequence", s[:len(s) - len(t)])
+        return _C_ESCAPES[c], j
+    raise _error("invalid escape sequence", p[i:j])
 
 
-def _class_char(s, whole_class):
-    if not s:
-        raise _error("missing closing ]", whole_class)
-    if s[0] == "\\":
-        return _parse_escape(s)
-    return s[0], s[1:]
+def _class_char(p, j, class_start):
+    if j >= len(p):
+        raise _error("missing closing ]", p[class_start:])
+    if p[j] == "\\":
+        return _parse_escape(p, j)
+    return p[j], j + 1
 
 
-_CACHE = {}
+# -- compiling, with a small cache -----------------------------------------
+_CACHE = collections.OrderedDict()
+_CACHE_ENTRIES = 256
+_CACHE_CHARS = 1 << 20      # total pattern length kept
+_cache_chars = 0
+
+
+def _remember(pattern, compiled):
+    global _cache_chars
+    if len(pattern) > _CACHE_CHARS // 16:
+        return
+    _CACHE[pattern] = compiled
+    _cache_chars += len(pattern)
+    while len(_CACHE) > _CACHE_ENTRIES or _cache_chars > _CACHE_CHARS:
+        old, _ = _CACHE.popitem(last=False)
+        _cache_chars -= len(old)
+
+
+def _re2_compile(text):
+    """The RE2 program, or RE2's complaint (it has a memory budget Go's
+    parser does not, and says "pattern too large")."""
+    program = _Program(text.encode("utf-8"), _OPTIONS)
+    if not program.ok():
+        message = program.error()
+        if isinstance(message, bytes):
+            message = message.decode("utf-8", "replace")
+        raise re2.error(message)
+    return program
 
 
 def compile_go_regex(pattern):
     """Compile a Go regexp; raises :class:`RegexError` with Go's wording."""
     cached = _CACHE.get(pattern)
     if cached is not None:
+        _CACHE.move_to_end(pattern)
         return cached
-    translator = _Translator(pattern)
-    text = translator.translate()
+    reader = _Reader(_valid_utf8_text(pattern)).read()
     try:
-        python = re.compile(text, re.ASCII)
-    except (re.error, RecursionError, OverflowError):
-        raise _error("expression too large", pattern) from None
-    compiled = GoRegexp(pattern, python, tuple(translator.group_names),
-                        translator.nested_repetition)
-    if len(_CACHE) < 512:
-        _CACHE[pattern] = compiled
-    return compiled
-
-
-def translate(pattern):
-    """The Python ``re`` text a Go pattern becomes (for tests/debugging)."""
-    return _Translator(pattern).translate()
+        compiled = _re2_compile(reader.rewritten())
+    except re2.error as exc:
+        message = str(exc.args[0]) if exc.args else ""
+        if "too large" in message or "too big" in message:
+            raise _error("expression too large", pattern) from None
+        raise RegexError("error parsing regexp: %s" % message) from None
+    result = GoRegexp(pattern, compiled, tuple(reader.group_names))
+    _remember(pattern, result)
+    return result

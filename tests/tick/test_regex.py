@@ -111,3 +111,94 @@ def test_go_capture_names_may_repeat_and_start_with_digits():
     regexp = compile_go_regex(r"(?P<1x>a)|(?P<1x>b)")
     found = regexp.search("b")
     assert regexp.named_group(found, "1x") == "b"
+
+
+# -- RE2 underneath (issue #10 item 2) ---------------------------------------
+def test_patterns_that_backtrack_in_python_match_in_linear_time():
+    import time
+
+    cases = [
+        (r"(a|aa){0,1000}$", "a" * 5000 + "!", (5001, 5001)),
+        (r"(.*a){20}$", "a" * 5000 + "!", None),
+        (r"(?:a*){1000}$", "a" * 5000 + "!", (5001, 5001)),
+        (r"a*a*a*a*a*a*a*a*b", "a" * 5000 + "!", None),
+        (r"(a?){30}a{30}", "a" * 30, (0, 30)),
+        (r"(a+)+$", "a" * 5000 + "!", None),
+    ]
+    start = time.monotonic()
+    for pattern, text, span in cases:
+        found = compile_go_regex(pattern).search(text)
+        assert (found and found.span()) == span, pattern
+    assert time.monotonic() - start < 1
+
+
+def test_starred_group_that_can_match_empty_captures_as_go_does():
+    # Python's re ended the capture on the last, empty iteration ("").
+    assert compile_go_regex(r"(a*)*").search("a").group(1) == "a"
+
+
+def test_empty_width_matches_never_land_inside_a_character():
+    # RE2 steps through bytes, Go through characters: \B between the two
+    # bytes of "é" is not a position Go considers.
+    assert compile_go_regex(r"\B").search("aéa") is None
+    assert compile_go_regex(r"\B").search("éé").span() == (0, 0)
+    assert compile_go_regex(r"é(\B)").search("aéé").span(1) == (2, 2)
+
+
+def test_spans_and_groups_are_in_characters():
+    regexp = compile_go_regex(r"(?P<word>\p{Greek}+) (b)?")
+    found = regexp.search("xé αβγ c")
+    assert found.span() == (3, 7)
+    assert regexp.named_group(found, "word") == found.group(1) == "αβγ"
+    assert found.groups() == ("αβγ", None)
+    assert found.span(2) == (-1, -1)
+
+
+def test_lone_surrogates_read_as_replacement_characters():
+    assert compile_go_regex("a.c").search("x\ud800a\ud800c").span() == (2, 5)
+    assert compile_go_regex("\ud800").search("x\ufffd").span() == (1, 2)
+
+
+@pytest.mark.parametrize("pattern, text, expected", [
+    (r"\p{Kawi}", "x\U00011f04", "\U00011f04"),     # Unicode 15.0, as Go 1.25
+    (r"\p{ASCII}+", "éab~é", "ab~"),
+    (r"[^\P{ASCII}b]+", "éab~é", "a"),
+    (r"\p{LC}+", "1aB\u01c5ʰ", "aB\u01c5"),           # Lu, Ll, Lt; not Lm
+    (r"\P{LC}+", "aB1ʰ", "1ʰ"),
+    (r"\p{Cn}", "a\u0378", "\u0378"),
+    (r"[\P{Assigned}]", "a\u0378", "\u0378"),
+    (r"\p{Assigned}+", "\u0378ab", "ab"),
+    (r"\p{cased letter}+", "1aB", "aB"),
+    (r"(?i)\p{Lu}", "a", "a"),
+])
+def test_go_class_names_re2_lacks(pattern, text, expected):
+    assert first_match(pattern, text) == expected
+
+
+def test_regex_replace_is_linear_in_the_text():
+    import time
+
+    from kapacitord_tw.tick import functions
+    from kapacitord_tw.tick.values import RegexValue
+
+    regex = RegexValue("é", compile_go_regex("é"))
+    replace = functions.STATELESS["regexReplace"]
+    start = time.monotonic()
+    out = replace.call([regex, "é" * 100_000, "${0}e"])
+    assert out == "ée" * 100_000
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize("pattern", [
+    "\\pL" * 300_000,       # RE2 alone took minutes to parse and refuse this
+    "\\pL{1000}",
+    "x" * 400_000,
+])
+def test_patterns_too_big_for_re2_are_refused_quickly_with_gos_text(pattern):
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(RegexError) as info:
+        compile_go_regex(pattern)
+    assert str(info.value).startswith("error parsing regexp: expression too large: `")
+    assert time.monotonic() - start < 5
