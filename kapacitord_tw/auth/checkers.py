@@ -36,7 +36,7 @@ from twisted.cred.checkers import ICredentialsChecker
 from twisted.cred.credentials import IUsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.defer import Deferred, fail, succeed
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from kapacitord_tw import gocompat
@@ -71,6 +71,14 @@ class LoginFailed(UnauthorizedLogin):
 def hash_password(password: bytes, cost: int) -> bytes:
     """bcrypt a password (call in a worker thread)."""
     return bcrypt.hashpw(password, bcrypt.gensalt(rounds=cost))
+
+
+def bcrypt_cost(hashed: bytes) -> Optional[int]:
+    """The cost a bcrypt hash was made with (``$2b$12$...`` → 12), or None."""
+    parts = hashed.split(b"$")
+    if len(parts) < 4 or not parts[2].isdigit():
+        return None
+    return int(parts[2])
 
 
 def _check(password: bytes, hashed: bytes) -> bool:
@@ -147,6 +155,7 @@ class BcryptChecker:
         self.password_cache = PasswordCache(clock)
         self._cost = cost
         self._dummy_hash: Optional[bytes] = None
+        self._rehashing: set = set()
         userdb.subscribe(self.password_cache.forget)
 
     def warm_up(self) -> Deferred:
@@ -229,7 +238,49 @@ class BcryptChecker:
             raise LoginFailed()
         self.password_cache.remember(name, password, hashed)
         self._throttle.succeeded(name, client)
+        if bcrypt_cost(hashed) != self._cost:
+            self._rehash(name, password, hashed)
         return name
+
+    def _rehash(self, name: str, password: bytes, hashed: bytes) -> None:
+        """Store the password hashed at the configured cost, in the background.
+
+        A user hashed at another cost answers a wrong password faster (or
+        slower) than an unknown user, whose dummy check runs at the
+        configured cost: timing would tell which names exist.  Each user's
+        hash converges on the configured cost at their next successful
+        login (as Django and Synapse do).  Failing to store it is logged,
+        never a failed login.
+        """
+        if name in self._rehashing:
+            return
+        self._rehashing.add(name)
+        d = self._workers.run(hash_password, password, self._cost)
+
+        def store(new_hash: bytes):
+            current = self._userdb.lookup_fresh(name)
+            if current is None or current.hash != hashed:
+                return False  # changed meanwhile: that change wins
+            d = self._userdb.replace(attrs.evolve(current, hash=new_hash))
+            return d.addCallback(lambda _: True)
+
+        def stored(replaced: bool):
+            if replaced:
+                self.log.info("password of {username} re-hashed at bcrypt cost {cost}",
+                              username=name, cost=self._cost)
+
+        def failed(failure):
+            self.log.failure("cannot store the re-hashed password of {username}; "
+                             "it is tried again at the next login",
+                             failure, level=LogLevel.warn, username=name)
+
+        def done(result):
+            self._rehashing.discard(name)
+            return result
+
+        d.addCallback(store)
+        d.addCallbacks(stored, failed)
+        d.addBoth(done)
 
     def _refuse(self, name: str, client: str):
         self._throttle.failed(name, client)
