@@ -18,7 +18,8 @@ from typing import Dict, List, Mapping, Optional, Tuple
 import attrs
 
 from kapacitord_tw import gocompat
-from kapacitord_tw.config import model
+from kapacitord_tw.config import influxdb as influxdb_config
+from kapacitord_tw.config import model, servicevalues
 from kapacitord_tw.config.netaddr import split_host_port
 
 GENERATE_HINT = (
@@ -31,12 +32,10 @@ GENERATE_HINT = (
 #: existing ``kapacitor.conf`` starts without a warning per key.
 UNSUPPORTED_SECTIONS = frozenset(
     """
-    alerta azure bigpanda config-override consul collectd deadman
-    discord dns ec2 file-discovery fluxtask gce hipchat httppost influxdb
-    kafka kubernetes marathon mqtt nerve opentsdb opsgenie opsgenie2
-    pagerduty pagerduty2 pushover replay reporting scraper sensu servicenow
-    serverset slack smtp snmptrap sideload static-discovery stats swarm
-    talk task teams telegram triton udf udp victorops zenoss
+    azure consul collectd deadman dns ec2 file-discovery fluxtask gce
+    hipchat kafka kubernetes marathon nerve opentsdb replay
+    reporting scraper serverset snmptrap sideload static-discovery stats
+    swarm talk task triton udf udp
     """.split()
 )
 
@@ -181,11 +180,23 @@ def parse_text(text: str, base: model.Config, path: str = "<config>") -> Loaded:
     section_fields = {name: obj for name, obj in model.sections(base)}
     top = {}
     changes = {}
+    service_changes = {}
     for key, value in data.items():
-        if key in section_fields:
+        if key == "influxdb":
+            try:
+                changes["influxdb"] = influxdb_config.parse_list(value, warnings)
+            except influxdb_config.InfluxDBConfigError as e:
+                raise ParseError(str(e)) from None
+        elif key in section_fields:
             if not isinstance(value, dict):
                 raise ParseError(f"toml: cannot load {key}: expected a [{key}] table")
-            changes[key] = _apply_table(section_fields[key], value, key, warnings)
+            changes[key.replace("-", "_")] = _apply_table(section_fields[key], value, key, warnings)
+        elif key in base.services:
+            try:
+                service_changes[key] = servicevalues.section_from_toml(
+                    key, base.services[key], value, warnings)
+            except servicevalues.ValueProblem as e:
+                raise ParseError(str(e)) from None
         elif key in UNSUPPORTED_SECTIONS or key.replace("_", "-") in UNSUPPORTED_SECTIONS:
             warnings.append(
                 f"configuration section [{key}] is not supported by kapacitord-tw and is ignored"
@@ -196,6 +207,8 @@ def parse_text(text: str, base: model.Config, path: str = "<config>") -> Loaded:
             top[key] = value
     config = _apply_table(base, top, None, warnings)
     config = attrs.evolve(config, **changes)
+    if service_changes:
+        config = attrs.evolve(config, services={**config.services, **service_changes})
     return Loaded(config=config, path=path, warnings=tuple(warnings))
 
 
@@ -276,8 +289,17 @@ def apply_env(config: model.Config, environ: Mapping[str, str]) -> Loaded:
             fields[BCRYPT_ALIAS] = fields[canonical]
     top_changes = {}
     section_changes: Dict[str, dict] = {}
+    new_services, handled = _apply_service_env(config.services, values)
+    if handled:
+        top_changes["services"] = new_services
+    try:
+        clusters, handled_influxdb = influxdb_config.apply_env(config.influxdb, values, warnings)
+    except influxdb_config.InfluxDBConfigError as e:
+        raise EnvError(str(e)) from None
+    if handled_influxdb:
+        top_changes["influxdb"] = clusters
     for env in sorted(values):
-        if env in NON_FIELD_VARIABLES:
+        if env in NON_FIELD_VARIABLES or env in handled or env in handled_influxdb:
             continue
         entry = fields.get(env)
         if entry is None:
@@ -299,10 +321,41 @@ def apply_env(config: model.Config, environ: Mapping[str, str]) -> Loaded:
             section_changes.setdefault(section, {})[field.name] = parsed
     for name, obj in model.sections(config):
         if name in section_changes:
-            top_changes[name] = attrs.evolve(obj, **section_changes[name])
+            top_changes[name.replace("-", "_")] = attrs.evolve(obj, **section_changes[name])
     return Loaded(
         config=attrs.evolve(config, **top_changes), path=None, warnings=tuple(warnings)
     )
+
+
+def _apply_service_env(current: dict, values: Mapping[str, str]):
+    """``KAPACITOR_SMTP_HOST``, ``KAPACITOR_HTTPPOST_0_URL``,
+    ``KAPACITOR_HTTPPOST_0_HEADERS_<name>``: (new sections, names used)."""
+    table = servicevalues.env_fields(current)
+    maps = list(servicevalues.map_fields(current))
+    result = dict(current)
+    handled = set()
+    for env in sorted(values):
+        entry = table.get(env)
+        if entry is not None:
+            name, index, field, sub = entry
+            if sub is None:
+                parsed = _parse_env_value(env, field, values[env])
+            else:
+                auth = servicevalues.option_of(result[name], index, field)
+                parsed = attrs.evolve(auth, **{sub: values[env]})
+            result[name] = servicevalues.with_option(name, result[name], index, field, parsed)
+            handled.add(env)
+            continue
+        for prefix, name, index, field in maps:
+            if env.startswith(prefix) and len(env) > len(prefix):
+                # Go keeps the key as written after the prefix.
+                key = env[len(prefix):]
+                headers = dict(servicevalues.option_of(result[name], index, field))
+                headers[key] = values[env]
+                result[name] = servicevalues.with_option(name, result[name], index, field, headers)
+                handled.add(env)
+                break
+    return result, handled
 
 
 def apply_flags(
@@ -422,6 +475,14 @@ def validate(config: model.Config) -> None:
     normalise_tls_version(config.tls.min_version)
     normalise_tls_version(config.tls.max_version)
     _validate_load(config.load)
+    try:
+        influxdb_config.validate_list(config.influxdb)
+    except influxdb_config.InfluxDBConfigError as e:
+        raise ValidationError(str(e)) from None
+    try:
+        servicevalues.validate_all(config.services)
+    except servicevalues.ValueProblem as e:
+        raise ValidationError(str(e)) from None
 
 
 def invalid_configuration(err: ValidationError) -> str:

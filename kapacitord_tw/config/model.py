@@ -135,6 +135,23 @@ class AlertConfig:
 
 
 @attrs.frozen
+class ConfigOverrideConfig:
+    """``[config-override]``: whether ``/kapacitor/v1/config`` answers (403 when not)."""
+
+    enabled: bool = setting(True, "enabled", "Enabled", BOOL)
+
+
+def default_services() -> dict:
+    """The notification sections' ``NewConfig()`` values, by section name.
+
+    Imported at call time: :mod:`.services` imports this module.
+    """
+    from kapacitord_tw.config import services
+
+    return {name: services.default_value(name) for name in services.SERVICE_SECTIONS}
+
+
+@attrs.frozen
 class LoggingConfig:
     file: str = setting("STDERR", "file", "File", STRING)
     level: str = setting("DEBUG", "level", "Level", STRING)
@@ -180,6 +197,25 @@ class Config:
     tls: TLSConfig = attrs.field(
         factory=TLSConfig, metadata={"toml": "tls", "section": True}
     )
+    #: ``[[influxdb]]``: a tuple of config.influxdb.InfluxDBConfig (not a
+    #: ``section``: the loader, validation and rendering treat the list apart).
+    influxdb: tuple = attrs.field(
+        factory=lambda: default_influxdb(), metadata={"toml": "influxdb", "list_section": True}
+    )
+    config_override: ConfigOverrideConfig = attrs.field(
+        factory=ConfigOverrideConfig, metadata={"toml": "config-override", "section": True}
+    )
+    #: ``[smtp]``, ``[[slack]]``, ...: section name -> value (an attrs
+    #: instance, or a tuple of them for a list section); see config/services.py.
+    services: dict = attrs.field(factory=default_services, eq=True, hash=False)
+
+
+def default_influxdb() -> tuple:
+    """``server.NewConfig()``'s one ``[[influxdb]]`` element (imported at call
+    time: :mod:`.influxdb` imports this module)."""
+    from kapacitord_tw.config import influxdb
+
+    return influxdb.default_list()
 
 
 def builtin_config() -> Config:

@@ -6,7 +6,8 @@ import json
 from typing import List
 
 from kapacitord_tw import gocompat
-from kapacitord_tw.config import model
+from kapacitord_tw.config import model, servicevalues
+from kapacitord_tw.config.influxdb import render_list
 
 
 def _string(value: str) -> str:
@@ -41,4 +42,6 @@ def render_toml(config: model.Config) -> str:
         out.append("")
         out.append(f"[{name}]")
         out.extend("  " + line for line in _lines(section))
+    out.extend(render_list(config.influxdb))
+    out.extend(servicevalues.render_lines(config.services))
     return "\n".join(out) + "\n"

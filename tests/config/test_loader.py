@@ -227,7 +227,7 @@ def test_bad_alias_value_error_names_the_variable_that_was_set(home):
 def test_unknown_kapacitor_variables_produce_a_warning_naming_them(home):
     environ = {
         "KAPACITOR_HTTP_BIND": ":1",
-        "KAPACITOR_SLACK_0_URL": "http://x",
+        "KAPACITOR_KAFKA_0_BROKERS": "h:9092",
         "KAPACITOR_CONFIG_PATH": "",
         "KAPACITOR_URL": "http://localhost:9092",
         "NOT_KAPACITOR_X": "1",
@@ -235,7 +235,7 @@ def test_unknown_kapacitor_variables_produce_a_warning_naming_them(home):
     warnings = loader.load(None, environ, str(home)).warnings
     assert warnings == (
         "environment variable KAPACITOR_HTTP_BIND ignored: it names no configuration key",
-        "environment variable KAPACITOR_SLACK_0_URL ignored: "
+        "environment variable KAPACITOR_KAFKA_0_BROKERS ignored: "
         "its section is not supported by kapacitord-tw",
     )
 
