@@ -78,6 +78,14 @@ class AlertData:
     series: list | None = attr.ib(default=None)
     previous_level: Level = attr.ib(default=Level.OK, converter=Level)
     recoverable: bool = attr.ib(default=False)
+    # alert.EventData beyond alert.Data: not in the JSON, used by services
+    # (pagerduty2, opsgenie, bigpanda, ...) and their templates.
+    name: str = attr.ib(default="", eq=False, repr=False)
+    task_name: str = attr.ib(default="", eq=False, repr=False)
+    category: str = attr.ib(default="", eq=False, repr=False)
+    group: str = attr.ib(default="", eq=False, repr=False)
+    tags: dict = attr.ib(factory=dict, eq=False, repr=False)
+    fields: dict = attr.ib(factory=dict, eq=False, repr=False)
 
     def __json__(self) -> dict:
         return {
@@ -108,6 +116,24 @@ class AlertData:
             "Data": GoStruct("models.Result", {"Series": self.series}),
             "PreviousLevel": self.previous_level,
             "Recoverable": self.recoverable,
+        })
+
+
+    def event_template_value(self) -> GoStruct:
+        """``alert.TemplateData`` (``event.TemplateData()``): what service
+        templates (pagerduty2 links, discord titles, mqtt topics) see."""
+        return GoStruct("alert.TemplateData", {
+            "ID": self.id,
+            "Message": self.message,
+            "Level": str(self.level),
+            "Time": GoTime(self.time),
+            "Duration": GoDuration(self.duration),
+            "Details": self.details,
+            "Name": self.name,
+            "TaskName": self.task_name,
+            "Group": self.group,
+            "Tags": StringMap(self.tags or {}),
+            "Fields": dict(self.fields or {}),
         })
 
 

@@ -46,7 +46,8 @@ class AlertEvent:
             id=self.id, message=self.message, details=self.details, time=self.time,
             duration=self.duration, level=self.level, series=self.data.get("series"),
             previous_level=previous.level if previous is not None else 0,
-            recoverable=self.recoverable)
+            recoverable=self.recoverable, name=self.name, task_name=self.task_name,
+            category=self.category, group=self.group, tags=self.tags, fields=self.fields)
 
 
 class Inhibitor:
@@ -121,13 +122,20 @@ class AlertTopics:
 
 def build_handlers(props, task, node) -> list:
     """Handler objects for the alert node's ``LogHandlers``, ``HTTPPostHandlers``,
-    ``TcpHandlers`` and ``ExecHandlers`` properties."""
+    ``TcpHandlers`` and ``ExecHandlers`` properties, and — when the engine has
+    ``services.notifications`` (:class:`kapacitord_tw.services.registry.NotificationServices`)
+    — ``SlackHandlers``, ``EmailHandlers`` ... and the services marked ``global``."""
     from kapacitord_tw.engine import handlers
 
     out = []
     for spec in props.get("LogHandlers") or ():
         out.append(handlers.LogHandler(spec.get("FilePath", ""), spec.get("Mode") or 0o600))
-    for spec in props.get("HTTPPostHandlers") or ():
+    notifications = getattr(getattr(task, "services", None), "notifications", None)
+    if notifications is not None:
+        # .slack(), .email(), .post() with endpoints ...: kapacitord_tw.services
+        topic = f"{task.master_id}:{task.id}:{node.name}"
+        out.extend(notifications.node_handlers(props, topic, node))
+    for spec in () if notifications is not None else props.get("HTTPPostHandlers") or ():
         out.append(handlers.PostHandler(spec.get("URL", ""), dict(spec.get("Headers") or {})))
     for spec in props.get("TcpHandlers") or ():
         out.append(handlers.TCPHandler(spec.get("Address", "")))

@@ -43,6 +43,8 @@ class EngineServices:
     bus: object = None
     #: a treq-like client for ``httpPost`` (None: one without keep-alive on the reactor)
     http_client: object = None
+    #: kapacitord_tw.services.registry.NotificationServices (None: only log/post/tcp/exec)
+    notifications: object = None
 
     @property
     def server_info(self) -> Dict[str, str]:

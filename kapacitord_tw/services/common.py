@@ -1,0 +1,69 @@
+"""Small helpers the service modules share: list sections, levels, Go time formats."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+
+from kapacitord_tw.engine.alertdata import Level
+from kapacitord_tw.services.base import ServiceError
+
+_UTC = _dt.timezone.utc
+
+
+def element(elements, key_attr: str, wanted: str, service: str):
+    """The element of a list section named *wanted* ("" = the default one), as
+    upstream's ``s.config(workspace)`` picks it."""
+    elements = tuple(elements or ())
+    if not elements:
+        raise ServiceError(f"no {service} configuration found")
+    if not wanted:
+        if len(elements) == 1:
+            return elements[0]
+        for c in elements:
+            if getattr(c, "default", False):
+                return c
+        raise ServiceError("workspace id not found")
+    for c in elements:
+        if getattr(c, key_attr) == wanted:
+            return c
+    raise ServiceError("workspace id not found")
+
+
+def go_time(ns: int, layout: str) -> str:
+    """``t.UTC().Format(layout)`` for the three layouts services use."""
+    secs, frac = divmod(int(ns), 1_000_000_000)
+    base = _dt.datetime.fromtimestamp(secs, _UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    if layout == "rfc3339":
+        return base + "Z"
+    if layout == "nano9":          # 2006-01-02T15:04:05.000000000Z07:00
+        return f"{base}.{frac:09d}Z"
+    raise AssertionError(layout)
+
+
+def level_option(name: str, value) -> Level:
+    """An ``alert.Level`` in test options (``"CRITICAL"``) as Go's UnmarshalText reads it."""
+    if isinstance(value, Level):
+        return value
+    if not isinstance(value, str):
+        raise ServiceError(f"json: cannot unmarshal {type(value).__name__} into Go struct "
+                           f"field .{name} of type alert.Level")
+    try:
+        return Level.parse(value)
+    except ValueError as e:
+        raise ServiceError(str(e)) from None
+
+
+def error_field(body: bytes, field: str, fallback: str) -> str:
+    """``dec.Decode(&response{Field: fallback})``: the answer's *field* or *fallback*."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return fallback
+    if isinstance(data, dict) and isinstance(data.get(field), str):
+        return data[field]
+    return fallback
+
+
+def text(body: bytes) -> str:
+    return body.decode("utf-8", "replace")
