@@ -14,7 +14,9 @@ class IStore(Interface):
 
     Mutations are applied to the in-memory view at once, in call order, and
     their Deferred fires only when the change is on disk; reads see every
-    mutation issued so far, durable or not.  Values handed in are copied and
+    mutation issued so far, durable or not.  A mutation the disk refuses
+    errbacks and is undone (with those queued behind it), so reads go back
+    to the acknowledged state.  Values handed in are copied and
     values handed out are fresh copies, so callers may mutate both freely.
     Keys are ordered by the bytes of their UTF-8 encoding (BoltDB order).
     """
