@@ -133,6 +133,12 @@ def test_topic_handler_defined_by_cli_receives_events_and_topic_survives_restart
             done = kapacitor(url, "show-topic", "cpu")
             assert "Level: OK\n" in done.out and "Handlers: [webhook]\n" in done.out
             assert len(receiver.bodies) == 1
+            done = kapacitor(url, "delete", "topic-handlers", "cpu", "web*")
+            assert (done.code, done.out, done.err) == (0, "", "")
+            done = kapacitor(url, "list", "topic-handlers")
+            assert done.out == "Topic      ID         Kind       \n"
+            done = kapacitor(url, "show-topic-handler", "cpu", "webhook")
+            assert (done.code, done.err) == (3, 'Error: unknown handler: "webhook"\n')
             done = kapacitor(url, "delete", "topics", "cpu")
             assert done.code == 0, done.err
             done = kapacitor(url, "list", "topics")
