@@ -3,8 +3,12 @@ TICKscript work for the task API: parse, format and compile, cached, and
 off the reactor thread for large scripts.
 
 Kapacitor compiles a task's script again on every ``GET`` (for its DOT and
-error); here results are kept in a small LRU keyed by the script (and the
-vars), since compiled pipelines are immutable.  Scripts over
+error); here successful results are kept in a small LRU keyed by the script
+(and the vars), since compiled pipelines are immutable.  A syntax tree or
+pipeline takes 40-90 times its script's size in memory, so the cache is
+bounded by the script bytes it holds, big scripts are not kept, and
+failures are never kept (anyone may send distinct failing scripts, and a
+failure is cheap to answer again).  Scripts over
 ``thread_threshold`` bytes are compiled in the CPU worker pool so one big
 definition cannot stall every other request; scripts over ``max_bytes`` are
 refused outright with a 400.
@@ -24,7 +28,10 @@ from kapacitord_tw import gocompat, tick
 THREAD_THRESHOLD = 64 * 1024
 MAX_SCRIPT_BYTES = 1024 * 1024
 CACHE_SIZE = 512
-CACHE_BYTES = 32 * 1024 * 1024
+#: Script text the cache may hold: about 100 MB of trees at most.
+CACHE_BYTES = 1024 * 1024
+#: Bigger scripts (compiled in a worker) are compiled again when asked again.
+CACHE_ENTRY_BYTES = THREAD_THRESHOLD
 
 _log = Logger(namespace="kapacitord_tw.tasks")
 
@@ -107,14 +114,25 @@ class Scripts:
     """Cached ``parse``/``format``/``compile``; all return Deferreds."""
 
     def __init__(self, workers, thread_threshold: int = THREAD_THRESHOLD,
-                 cache_size: int = CACHE_SIZE, cache_bytes: int = CACHE_BYTES):
+                 cache_size: int = CACHE_SIZE, cache_bytes: int = CACHE_BYTES,
+                 cache_entry_bytes: int = CACHE_ENTRY_BYTES):
         self._workers = workers
         self._threshold = thread_threshold
-        self._cache: "OrderedDict[tuple, tuple]" = OrderedDict()
+        self._cache: "OrderedDict[tuple, object]" = OrderedDict()
         self._cache_size = cache_size
         #: Bound on the script text held by the cache (a proxy for its memory).
         self._cache_bytes = cache_bytes
+        self._cache_entry_bytes = cache_entry_bytes
         self._cached_bytes = 0
+
+    @property
+    def cache_entries(self) -> int:
+        return len(self._cache)
+
+    @property
+    def cached_bytes(self) -> int:
+        """Script (and vars) characters the cache holds."""
+        return self._cached_bytes
 
     def parse(self, script: str):
         """Deferred syntax tree; errback :class:`ScriptError`."""
@@ -139,7 +157,7 @@ class Scripts:
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
-            return succeed(hit).addCallback(_unwrap)
+            return succeed(hit)
         if len(script) > self._threshold:
             d = self._workers.run(_guarded, function, *args)
         else:
@@ -149,16 +167,22 @@ class Scripts:
     def _remember(self, outcome: tuple, key: tuple) -> tuple:
         ok, value = outcome
         if not ok:
-            outcome = (False, script_error(value))  # on the reactor thread: it may log
-        if key not in self._cache:
-            self._cached_bytes += len(key[1])
-        self._cache[key] = outcome
-        self._cache.move_to_end(key)
+            # On the reactor thread (it may log); not cached.
+            return (False, script_error(value))
+        size = _key_size(key)
+        if size > self._cache_entry_bytes or key in self._cache:
+            return outcome
+        self._cache[key] = value
+        self._cached_bytes += size
         while self._cache and (len(self._cache) > self._cache_size
                                or self._cached_bytes > self._cache_bytes):
             old_key, _ = self._cache.popitem(last=False)
-            self._cached_bytes -= len(old_key[1])
+            self._cached_bytes -= _key_size(old_key)
         return outcome
+
+
+def _key_size(key: tuple) -> int:
+    return sum(len(part) for part in key[1:])
 
 
 def _unwrap(outcome: tuple):
