@@ -7,8 +7,8 @@ the topic being the first path element, so a GET of any other path under a
 topic answers the topic itself, as in Kapacitor.
 
 Differences, all for bad input: a handler Kapacitor cannot create (unknown
-kind, bad options, bad match, a duplicate ID) or update is a 400 with
-Kapacitor's message rather than its 500.
+kind, bad options, bad match, a duplicate ID) or update is a 400, and the
+events of an unknown topic a 404, with Kapacitor's message rather than its 500.
 """
 
 from __future__ import annotations
@@ -225,7 +225,8 @@ class AlertsAPI(Area):
         min_level = parse_level(_arg(request, "min-level"))
         topic = self._service.topic(topic_id)
         if topic is None:
-            raise APIError(500, f"failed to get topic events: unknown topic "
+            # Kapacitor answers 500 here; an unknown name is the client's mistake.
+            raise APIError(404, f"failed to get topic events: unknown topic "
                                 f"{gocompat.go_quote(topic_id)}")
         return json_response(request, {
             "link": _link("self", topic_id, "events"),

@@ -274,3 +274,9 @@ def test_without_persist_topics_events_are_not_stored(tmp_path):
     first.app.alerts.persist_topics = False
     first.app.alerts.collect("cpu", event("crit", 3))
     assert first.store.keys(TOPIC_EVENTS) == []
+
+
+def test_events_of_an_unknown_topic_are_404_not_500(h):
+    reply = h.get(TOPICS + "/nope/events")
+    assert (reply.code, reply.body) == (404, err_body(
+        'failed to get topic events: unknown topic "nope"', True))
