@@ -24,8 +24,9 @@ from kapacitord_tw.auth.memo import LoginMemo
 from kapacitord_tw.auth.realm import TokenIssuerRealm, UserRealm
 from kapacitord_tw.auth.throttle import LoginThrottle
 from kapacitord_tw.auth.userdb import UserDB
-from kapacitord_tw.auth.workers import CPUWorkers
+from kapacitord_tw.auth.workers import bcrypt_workers, compile_workers as tick_workers
 from kapacitord_tw.config.model import Config
+from kapacitord_tw.configapi import ConfigAPI, ServiceConfigs
 from kapacitord_tw.engine.task import EngineServices
 from kapacitord_tw.config.netaddr import (
     bind_port,
@@ -36,6 +37,11 @@ from kapacitord_tw.config.netaddr import (
 from kapacitord_tw.http.debugvars import DebugVarsAPI
 from kapacitord_tw.http.loglevel import LogLevelAPI
 from kapacitord_tw.http.ping import PingAPI
+from kapacitord_tw.http.servicetests import (
+    ServiceTests,
+    ServiceTestsAPI,
+    register_notifications,
+)
 from kapacitord_tw.http.storage import StorageAPI
 from kapacitord_tw.http.tasks import TasksAPI, TemplatesAPI
 from kapacitord_tw.http.write import WriteAPI
@@ -46,6 +52,7 @@ from kapacitord_tw.http.root import KapacitorRoot
 from kapacitord_tw.http.routing import RouteTable
 from kapacitord_tw.http.site import KapacitorSite
 from kapacitord_tw.http.users import UsersAPI
+from kapacitord_tw.services.registry import NotificationServices
 from kapacitord_tw.stats import Counters
 from kapacitord_tw.storage import JournalStore, StoreService
 from kapacitord_tw.tasks import TaskMasterService, build_task_runner
@@ -83,7 +90,12 @@ class App:
     bus: object = None
     tasks: object = None
     engine: object = None
+    #: TICKscript compiles: a pool apart from bcrypt's ``workers``.
+    compile_workers: object = None
     alerts: object = None
+    #: The notification sections as configured now (file + overrides).
+    service_configs: object = None
+    service_tests: object = None
 
 
 def task_counts(store):
@@ -118,13 +130,18 @@ def build_portal(config: Config, reactor, userdb, workers, throttle=None):
 
 
 def build_app(
-    config: Config, reactor, store, workers=None, extra_areas=(), log_control=None
+    config: Config, reactor, store, workers=None, extra_areas=(), log_control=None,
+    compile_workers=None,
 ) -> App:
+    """``workers`` run bcrypt, ``compile_workers`` big TICKscript compiles;
+    a stand-in given only as ``workers`` (tests) serves both."""
     stats = Counters()
     if log_control is None:
         log_control = LogControl(parse_level(config.logging.level))
+    if compile_workers is None:
+        compile_workers = tick_workers(reactor) if workers is None else workers
     if workers is None:
-        workers = CPUWorkers(reactor, max_pending=config.auth.bcrypt_queue_size)
+        workers = bcrypt_workers(reactor, config.auth.bcrypt_queue_size)
     userdb = (
         UserDB(store, reactor, config.auth.cache_expiration) if config.auth.enabled else None
     )
@@ -144,9 +161,15 @@ def build_app(
     bus = PointBus()
     alerts = AlertService(store, reactor, persist_topics=config.alert.persist_topics,
                           buffer_length=config.alert.topic_buffer_length)
+    service_configs = ServiceConfigs.from_config(config, store)
+    notifications = NotificationServices(service_configs.current, reactor=reactor)
+    notifications.register_kinds(alerts.kinds)
+    service_tests = ServiceTests()
+    register_notifications(service_tests, notifications)
     services = EngineServices(hostname=config.hostname, cluster_id=ids.cluster_id,
-                              server_id=ids.server_id, bus=bus, topics=alerts)
-    tasks = build_task_runner(store, workers, reactor, bus, services)
+                              server_id=ids.server_id, bus=bus, topics=alerts,
+                              notifications=notifications)
+    tasks = build_task_runner(store, compile_workers, reactor, bus, services)
     areas: List[object] = [
         PingAPI(stats, routes),
         DebugVarsAPI(
@@ -169,6 +192,8 @@ def build_app(
         TasksAPI(tasks),
         TemplatesAPI(tasks),
         AlertsAPI(alerts),
+        ConfigAPI(service_configs, enabled=config.config_override.enabled),
+        ServiceTestsAPI(service_tests, reactor),
     ]
     if userdb is not None:
         areas.append(
@@ -187,6 +212,7 @@ def build_app(
         store=store,
         stats=stats,
         workers=workers,
+        compile_workers=compile_workers,
         userdb=userdb,
         root=root,
         bcrypt_checker=bcrypt_checker,
@@ -196,6 +222,8 @@ def build_app(
         tasks=tasks,
         engine=tasks.master.engine,
         alerts=alerts,
+        service_configs=service_configs,
+        service_tests=service_tests,
     )
 
 
@@ -338,8 +366,12 @@ def make_service(
     top = SequentialMultiService()
     top.app = app
     StoreService(app.store).setServiceParent(top)
-    if isinstance(app.workers, Service):
-        app.workers.setServiceParent(top)
+    pools = [app.workers]
+    if app.compile_workers is not app.workers:
+        pools.append(app.compile_workers)
+    for pool in pools:
+        if isinstance(pool, Service):
+            pool.setServiceParent(top)
     WarmupService(app.bcrypt_checker).setServiceParent(top)
     AlertServiceRunner(app.alerts).setServiceParent(top)
     TaskMasterService(app.tasks).setServiceParent(top)
