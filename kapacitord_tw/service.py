@@ -25,7 +25,10 @@ from kapacitord_tw.auth.realm import TokenIssuerRealm, UserRealm
 from kapacitord_tw.auth.throttle import LoginThrottle
 from kapacitord_tw.auth.userdb import UserDB
 from kapacitord_tw.auth.workers import bcrypt_workers, compile_workers as tick_workers
+from kapacitord_tw.auth.subscriptions import OpenSubscriptions, SubscriptionTokens
+from kapacitord_tw.config.influxdb import validate_list as validate_influxdb
 from kapacitord_tw.config.model import Config
+from kapacitord_tw.influxdb.service import InfluxDBService
 from kapacitord_tw.configapi import ConfigAPI, ServiceConfigs
 from kapacitord_tw.engine.task import EngineServices
 from kapacitord_tw.config.netaddr import (
@@ -93,6 +96,7 @@ class App:
     #: TICKscript compiles: a pool apart from bcrypt's ``workers``.
     compile_workers: object = None
     alerts: object = None
+    influxdb: object = None
     #: The notification sections as configured now (file + overrides).
     service_configs: object = None
     service_tests: object = None
@@ -166,10 +170,12 @@ def build_app(
     notifications.register_kinds(alerts.kinds)
     service_tests = ServiceTests()
     register_notifications(service_tests, notifications)
+    influxdb = build_influxdb(config, reactor, ids, userdb)
     services = EngineServices(hostname=config.hostname, cluster_id=ids.cluster_id,
                               server_id=ids.server_id, bus=bus, topics=alerts,
-                              notifications=notifications)
+                              notifications=notifications, influxdb=influxdb)
     tasks = build_task_runner(store, compile_workers, reactor, bus, services)
+    services.task_errors.target = tasks.tasks
     areas: List[object] = [
         PingAPI(stats, routes),
         DebugVarsAPI(
@@ -179,6 +185,7 @@ def build_app(
             config.http.bind_address,
             bypass_auth=config.http.pprof_enabled,
             task_counts=lambda: task_counts(store),
+            influxdb=influxdb,
         ),
         LogLevelAPI(log_control),
         StorageAPI(store),
@@ -224,7 +231,21 @@ def build_app(
         alerts=alerts,
         service_configs=service_configs,
         service_tests=service_tests,
+        influxdb=influxdb,
     )
+
+
+def build_influxdb(config: Config, reactor, ids, userdb) -> InfluxDBService:
+    """The ``[[influxdb]]`` clusters; subscription tokens need ``[http] auth-enabled``
+    and a user store (``[auth] enabled``) to hold them."""
+    clusters = validate_influxdb(config.influxdb)
+    use_tokens = config.http.auth_enabled and userdb is not None
+    if config.http.auth_enabled and userdb is None and any(c.enabled for c in clusters):
+        log.warn("[http] auth-enabled = true without [auth] enabled = true: InfluxDB "
+                 "subscriptions get no token and their writes will be refused")
+    tokens = SubscriptionTokens(userdb) if userdb is not None else OpenSubscriptions()
+    return InfluxDBService(clusters, reactor, config.hostname, bind_port(config.http.bind_address),
+                           ids, tokens, use_tokens)
 
 
 def log_auth_mode(config: Config) -> None:
@@ -374,6 +395,8 @@ def make_service(
             pool.setServiceParent(top)
     WarmupService(app.bcrypt_checker).setServiceParent(top)
     AlertServiceRunner(app.alerts).setServiceParent(top)
+    # Before the tasks: stopped after them, so influxDBOut can flush its buffers.
+    app.influxdb.setServiceParent(top)
     TaskMasterService(app.tasks).setServiceParent(top)
     load = config.load
     loader = Loader(load.dir, app.tasks, app.store) if load.enabled else None
