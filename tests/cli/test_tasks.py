@@ -351,7 +351,7 @@ def test_list_without_a_kind_exits_2(kapacitor, server):
     result = kapacitor("list")
     assert result.code == 2
     assert result.err.startswith(
-        "Must specify 'tasks', 'templates', 'topics', 'topic-handlers' or 'users'\n"
+        "Must specify 'tasks', 'templates', 'topics', 'topic-handlers', 'service-tests' or 'users'\n"
         "Usage: kapacitor list"
     )
 
@@ -361,7 +361,7 @@ def test_list_of_an_unknown_kind_is_an_error(kapacitor, server):
     assert (result.code, result.err) == (
         3,
         "Error: cannot list 'widgets' did you mean 'tasks', 'templates', 'topics', "
-        "'topic-handlers' or 'users'?\n",
+        "'topic-handlers', 'service-tests' or 'users'?\n",
     )
 
 

@@ -17,7 +17,7 @@ from kapacitord_tw.gocompat import parse_bool
 from ..goflags import Flag, FlagError, FlagSet, HelpRequested
 from . import usage
 from .client import ApiError, KapacitorClient, TransportError
-from .commands import alerts, logs, server, tasks, templates, users
+from .commands import alerts, logs, server, servicetests, tasks, templates, users
 from .endpoint import Endpoint, EndpointError, parse_endpoint
 from .runtime import (
     EXIT_ARGS,
@@ -54,8 +54,8 @@ MAIN_FLAGS = FlagSet(
 )
 
 # Commands of the original that this client does not implement.
-_NOT_IMPLEMENTED = {"record", "replay", "replay-live", "push", "flux", "service-tests"}
-_OTHER_KINDS = {"recordings", "replays", "service-tests"}
+_NOT_IMPLEMENTED = {"record", "replay", "replay-live", "push", "flux"}
+_OTHER_KINDS = {"recordings", "replays"}
 
 
 def _main_usage(terminal: Terminal) -> None:
@@ -68,6 +68,7 @@ _LISTERS = {
     "templates": templates.list_templates,
     "topics": alerts.list_topics,
     "topic-handlers": alerts.list_topic_handlers,
+    "service-tests": servicetests.list_service_tests,
     "users": users.list_users,
 }
 _DELETERS = {
@@ -153,6 +154,7 @@ COMMANDS = {
     "stats": server.stats,
     "version": server.version,
     "vars": server.debug_vars,
+    "service-tests": servicetests.service_tests,
 }
 
 

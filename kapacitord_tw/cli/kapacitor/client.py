@@ -356,6 +356,26 @@ class KapacitorClient:
             "GET", "/kapacitor/v1preview/logs", encode_query(sorted(tags.items()))
         )
 
+    # -- service tests ------------------------------------------------------
+
+    def list_service_tests(self, pattern: str) -> list:
+        """``ListServiceTests``: an empty pattern is sent as ``*``."""
+        return self._items(BASE_PATH + "/service-tests", "services",
+                           [("pattern", pattern or "*")])
+
+    def do_service_test(self, href: str) -> dict:
+        """``DoServiceTest(link, nil)``: the test's default options (body ``null``)."""
+        if not href:
+            raise ApiError(0, "invalid link {self %s}" % href)
+        body = self.transport.request("POST", href, "", b"null\n")
+        if body.status != 200:
+            raise ApiError(body.status, error_message(body.status, body.body))
+        try:
+            value, _ = json.JSONDecoder().raw_decode(body.body.decode("utf-8", "replace").lstrip())
+        except ValueError as exc:
+            raise ApiError(body.status, "failed to decode JSON: %s" % exc) from None
+        return value if isinstance(value, dict) else {}
+
     # -- server -------------------------------------------------------------
 
     def debug_vars(self) -> dict:

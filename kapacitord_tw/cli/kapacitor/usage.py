@@ -21,7 +21,7 @@ Commands:
 	disable               Stop running a task.
 	reload                Reload a running task with an updated task definition.
 	delete                Delete tasks, templates, topics or topic-handlers.
-	list                  List information about tasks, templates, topics, topic-handlers or users.
+	list                  List information about tasks, templates, topics, topic-handlers, service-tests or users.
 	show                  Display detailed information about a task.
 	show-template         Display detailed information about a template.
 	show-topic-handler    Display detailed information about an alert handler for a topic.
@@ -32,6 +32,7 @@ Commands:
 	stats                 Display various stats about Kapacitor.
 	version               Displays the Kapacitor version info.
 	vars                  Print debug vars in JSON format.
+	service-tests         Test a service.
 	help                  Prints help for a command.
 
 Options:
@@ -137,9 +138,9 @@ SHOW_TEMPLATE = """Usage: kapacitor show-template [template ID]
 	Show details about a specific template.
 """
 
-LIST = """Usage: kapacitor list (tasks|templates|topics|topic-handlers|users) [ID or pattern]...
+LIST = """Usage: kapacitor list (tasks|templates|topics|topic-handlers|service-tests|users) [ID or pattern]...
 
-	List tasks, templates, topics, handlers or users and their current state.
+	List tasks, templates, topics, handlers, service tests or users and their current state.
 
 	If no ID or pattern is given then all items will be listed.
 
@@ -324,6 +325,17 @@ USER_DELETE = """Usage: kapacitor user delete <name>...
 	Delete users.
 """
 
+# The original prints the usage of ``vars`` here (a slip in its help switch).
+SERVICE_TESTS = """Usage: kapacitor service-tests <service name or pattern>...
+
+	Send a test notification through each matching service, using the
+	test options the server suggests, and print whether it succeeded.
+
+	List the services that can be tested with:
+
+		$ kapacitor list service-tests
+"""
+
 COMMAND_USAGE = {
     "help": HELP,
     "define": DEFINE,
@@ -346,4 +358,5 @@ COMMAND_USAGE = {
     "vars": VARS,
     "backup": BACKUP,
     "user": USER,
+    "service-tests": SERVICE_TESTS,
 }
