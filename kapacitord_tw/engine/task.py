@@ -45,11 +45,38 @@ class EngineServices:
     http_client: object = None
     #: kapacitord_tw.services.registry.NotificationServices (None: only log/post/tcp/exec)
     notifications: object = None
+    #: kapacitord_tw.influxdb.service.InfluxDBService (batch queries, influxDBOut); None: none
+    influxdb: object = None
+    #: where a node reports an error that becomes its task's ``error`` (TaskErrors)
+    task_errors: object = attrs.field(factory=lambda: TaskErrors())
 
     @property
     def server_info(self) -> Dict[str, str]:
         return {"Hostname": self.hostname, "ClusterID": self.cluster_id,
                 "ServerID": self.server_id}
+
+
+class TaskErrors:
+    """A task's last error as ``GET /tasks/<id>`` shows it, set by running nodes
+    (a batch query InfluxDB refused).  ``target`` is the task store once the
+    daemon has one (``set_task_error(id, text)``); until then errors are kept here."""
+
+    def __init__(self, target=None):
+        self.target = target
+        self.last: Dict[str, str] = {}
+
+    def report(self, task_id: str, message: str) -> None:
+        if self.last.get(task_id) == message:
+            return
+        self.last[task_id] = message
+        if self.target is not None:
+            d = self.target.set_task_error(task_id, message)
+            if d is not None and hasattr(d, "addErrback"):
+                d.addErrback(lambda f: TaskExecution.log.failure(
+                    "task {task}: cannot record its error", f, task=task_id))
+
+    def clear(self, task_id: str) -> None:
+        self.last.pop(task_id, None)
 
 
 class TaskStartError(Exception):

@@ -128,5 +128,6 @@ def log_username(request) -> str:
     """The authenticated user; else the claimed name; else ``-``."""
     user = request.getComponent(IUserAvatar)
     if user is not None and user is not ADMIN_USER:
-        return user.name
+        # A subscription user's name is ``_sub:<token>``: the token is a secret.
+        return "~subscriber" if user.name.startswith("_sub:") else user.name
     return claimed_username(request) or "-"

@@ -22,12 +22,15 @@ class DebugVarsAPI(Area):
     app = install_error_handlers(Klein())
 
     def __init__(self, ids, hostname: str, counters, bind: str, bypass_auth: bool,
-                 task_counts: Callable[[], Tuple[int, int]] = lambda: (0, 0)):
+                 task_counts: Callable[[], Tuple[int, int]] = lambda: (0, 0),
+                 influxdb=None):
         self._ids = ids
         self._hostname = hostname
         self._counters = counters
         self._bind = bind
         self._task_counts = task_counts
+        self._influxdb = influxdb
+        self._influxdb_ids = {}
         self._httpd_id = str(uuid.uuid4())
         self.mux = (("GET", "/debug/vars", {"bypass_auth": bypass_auth}),)
 
@@ -50,6 +53,12 @@ class DebugVarsAPI(Area):
                 "values": self._counters.snapshot(),
             }
         }
+        if self._influxdb is not None:
+            # One ``influxdb`` statistics entry per cluster (an addition of ours).
+            for name, values in self._influxdb.stats().items():
+                key = self._influxdb_ids.setdefault(name, str(uuid.uuid4()))
+                stats[key] = {"name": "influxdb", "tags": self._tags(cluster=name),
+                              "values": values}
         return {
             "cluster_id": self._ids.cluster_id,
             "cmdline": list(sys.argv),
@@ -57,7 +66,7 @@ class DebugVarsAPI(Area):
             "kapacitor": stats,
             "memstats": {"MaxRSS": usage.ru_maxrss * 1024},
             "num_enabled_tasks": num_enabled,
-            "num_subscriptions": 0,
+            "num_subscriptions": self._influxdb.num_subscriptions() if self._influxdb else 0,
             "num_tasks": num_tasks,
             "platform": "OSS",
             "product": "kapacitor",
