@@ -8,7 +8,8 @@ use it, and one that no task wants costs a dictionary look-up.
 Processing runs on the reactor thread in bounded slices: a small write is
 processed at once (fewest hand-offs, lowest latency); a large one, or one
 that arrives while work is queued, is queued in chunks of at most
-``slice_points`` points that run one slice per reactor turn.  The queue is
+``chunk_points`` points; each reactor turn runs chunks for at most
+``slice_seconds``.  The queue is
 bounded: past ``high_water`` queued points, :meth:`Engine.publish` returns
 a Deferred that fires once the queue has drained below ``low_water``, and
 the ``/write`` request waits for it (back-pressure), so a writer faster
@@ -49,9 +50,13 @@ class Engine:
     log = Logger(namespace="kapacitord_tw.engine")
 
     def __init__(self, clock, slice_points: int = 2000, slice_seconds: float = 0.02,
-                 high_water: int = 200_000, low_water: Optional[int] = None):
+                 high_water: int = 50_000, low_water: Optional[int] = None,
+                 chunk_points: int = 500):
         self.clock = clock
         self.slice_points = slice_points
+        #: queued work is cut into chunks this small, so a slice ends close
+        #: to ``slice_seconds`` even when a task costs tens of µs per point
+        self.chunk_points = min(chunk_points, slice_points)
         self.slice_seconds = slice_seconds
         self.high_water = high_water
         self.low_water = high_water // 2 if low_water is None else low_water
@@ -154,7 +159,7 @@ class Engine:
             for execution, chunk in per_task.items():
                 self._run_chunk(execution, chunk)
             return None
-        size = self.slice_points
+        size = self.chunk_points
         for execution, chunk in per_task.items():
             for start in range(0, len(chunk), size):
                 part = chunk[start:start + size]
