@@ -20,7 +20,8 @@ Engine and ingest figures (issues 11 and 14; ``benchmarks/engine_benches.py``):
 * group_memory         RSS bytes per group, window(1m)|mean, 100k groups  (<= 4 KiB)
 * window_point_memory  RSS bytes per buffered point, window(30m).every(1m) (<= 500 B)
 * ingest_vs_influxdb   points/s through /write (auth, cpu-alert task) ÷ a private influxd (>= 0.60),
-                       plus gzip and 100-line bodies and the write path's memory
+                       plus gzip and 100-line bodies
+* write_memory         peak RSS after a 25 MiB body and 100 concurrent 1 MiB writers (report)
 
 ``python -m benchmarks --abuse`` also runs the long versions of the abuse
 tests (more random requests, more kill -9 rounds) that CI runs briefly.
@@ -263,7 +264,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per measurement")
     parser.add_argument("--only", action="append", default=[],
                         help="auth, storm, scaling, startup, engine_efficiency, task_fanout, "
-                             "engine_storm, window_memory, ingest (repeatable)")
+                             "engine_storm, window_memory, ingest, write_memory (repeatable)")
     parser.add_argument("--abuse", action="store_true", help="also run the slow abuse tests")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -282,6 +283,7 @@ def main(argv=None) -> int:
         "engine_storm": engine_benches.bench_engine_storm,
         "window_memory": engine_benches.bench_window_memory,
         "ingest": engine_benches.bench_ingest_vs_influxdb,
+        "write_memory": engine_benches.bench_write_memory,
     }
     ok = True
     try:

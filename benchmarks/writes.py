@@ -81,12 +81,13 @@ def wrk_post(url: str, script: str, seconds: float, connections: int = 4,
 class Client:
     """Small JSON calls to a daemon."""
 
-    def __init__(self, port: int, auth_header: str | None):
+    def __init__(self, port: int, auth_header: str | None, timeout: float = 60):
         self.port = port
         self.auth = auth_header
+        self.timeout = timeout
 
     def call(self, method: str, path: str, body=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         headers = {"Authorization": self.auth} if self.auth else {}
         if body is not None and not isinstance(body, bytes):
             body = json.dumps(body)
