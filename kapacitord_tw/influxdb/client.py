@@ -101,9 +101,22 @@ class InfluxDBClient:
         else:
             self._pool = None
         self._http = http_client
+        self._in_flight = set()
 
-    def close(self):
-        return self._pool.closeCachedConnections() if self._pool is not None else defer.succeed(None)
+    @defer.inlineCallbacks
+    def close(self, grace: float = 10.0):
+        """Let requests in flight (influxDBOut's last flush at shutdown) finish, for at
+        most ``grace`` seconds, then close the connections."""
+        if self._in_flight:
+            waiting = defer.DeferredList(list(self._in_flight), consumeErrors=True)
+            waiting.addTimeout(grace, self._reactor)
+            try:
+                yield waiting
+            except defer.TimeoutError:
+                self.log.warn("influxdb cluster {cluster}: {count} request(s) still running at "
+                              "shutdown", cluster=self.name, count=len(self._in_flight))
+        if self._pool is not None:
+            yield self._pool.closeCachedConnections()
 
     def _headers(self) -> Dict[bytes, List[bytes]]:
         c = self.config
@@ -115,9 +128,19 @@ class InfluxDBClient:
             headers[b"Authorization"] = [b"Basic " + base64.b64encode(raw)]
         return headers
 
+    def _request(self, *args):
+        d = self._send(*args)
+        self._in_flight.add(d)
+
+        def done(result):
+            self._in_flight.discard(d)
+            return result
+
+        return d.addBoth(done)
+
     @defer.inlineCallbacks
-    def _request(self, method: str, path: str, params: dict, body: Optional[bytes] = None,
-                 content_type: Optional[bytes] = None):
+    def _send(self, method: str, path: str, params: dict, body: Optional[bytes] = None,
+              content_type: Optional[bytes] = None):
         """(status, body bytes) from the first URL that answers."""
         headers = self._headers()
         if content_type:

@@ -1,0 +1,170 @@
+"""Batch queries and influxDBOut against a real influxd, through the real daemon."""
+
+import json
+import time
+
+import pytest
+
+from tests.support.daemon import Daemon, free_port, write_config
+from tests.support.influxd import InfluxD
+
+
+def _section(influx: InfluxD, **extra) -> str:
+    more = "".join(f"  {k} = {v}\n" for k, v in extra.items())
+    return f"""
+[[influxdb]]
+  name = "local"
+  default = true
+  urls = ["{influx.url}"]
+  username = "{influx.admin[0]}"
+  password = "{influx.admin[1]}"
+  disable-subscriptions = true
+  startup-timeout = "5s"
+{more}"""
+
+
+def _wait(predicate, timeout=20.0, step=0.1):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(step)
+    raise AssertionError(f"condition not met in time (last: {last!r})")
+
+
+@pytest.fixture
+def stack(tmp_path):
+    influx = InfluxD(tmp_path, auth=True).start()
+    port = free_port()
+    conf = write_config(tmp_path / "k.conf", tmp_path / "kap", port, extra=_section(influx))
+    d = Daemon(conf, port)
+    yield influx, d
+    d.kill()
+    influx.stop()
+
+
+def _define(d, task_id, script, kind="stream", db="telegraf"):
+    body = {"id": task_id, "type": kind, "dbrps": [{"db": db, "rp": "autogen"}],
+            "script": script, "status": "enabled"}
+    status, _h, data = d.request("POST", "/kapacitor/v1/tasks", body)
+    assert status == 200, data
+
+
+def _http_out(d, task_id, endpoint):
+    status, _h, data = d.request("GET", f"/kapacitor/v1/tasks/{task_id}/{endpoint}")
+    return json.loads(data) if status == 200 else None
+
+
+def test_batch_query_mean_of_points_stored_in_influxd_reaches_http_out(stack):
+    influx, d = stack
+    influx.query("CREATE DATABASE telegraf")
+    now = time.time_ns()
+    influx.write("telegraf", "\n".join(
+        f"cpu,host=h{i % 2} usage_idle={v} {now - (i + 1) * 10**9}"
+        for i, v in enumerate([10.0, 20.0, 30.0, 40.0])))
+    d.start()
+    _define(d, "mean", """
+batch
+    |query('SELECT mean("usage_idle") AS mean FROM "telegraf"."autogen"."cpu"')
+        .period(1h)
+        .every(1s)
+    |httpOut('out')
+""", kind="batch")
+    out = _wait(lambda: (_http_out(d, "mean", "out") or {}).get("series"))
+    assert out[0]["name"] == "cpu"
+    assert out[0]["columns"] == ["time", "mean"]
+    assert out[0]["values"][0][1] == 25.0
+
+    _define(d, "bygroup", """
+batch
+    |query('SELECT max("usage_idle") AS top FROM "telegraf"."autogen"."cpu" WHERE "host" != \\'nobody\\'')
+        .period(1h)
+        .every(1s)
+        .groupBy('host')
+    |httpOut('out')
+""", kind="batch")
+    series = _wait(lambda: (_http_out(d, "bygroup", "out") or {}).get("series"))
+    by_host = {s["tags"]["host"]: s["values"][0][1] for s in series}
+    assert by_host == {"h0": 30.0, "h1": 40.0}
+    status, _h, data = d.request("GET", "/kapacitor/v1/tasks/mean")
+    stats = json.loads(data)["stats"]["node-stats"]["query1"]
+    assert stats["batches_queried"] >= 1 and stats["query_errors"] == 0
+
+
+def test_a_query_influxd_rejects_is_the_tasks_error_not_a_crash(stack):
+    influx, d = stack
+    d.start()
+    _define(d, "bad", """
+batch
+    |query('SELECT mean("v") FROM "nodb"."autogen"."cpu"')
+        .period(1m)
+        .every(1s)
+    |httpOut('out')
+""", kind="batch")
+
+    def error():
+        status, _h, data = d.request("GET", "/kapacitor/v1/tasks/bad")
+        return json.loads(data)["error"]
+
+    message = _wait(error)
+    assert "database not found: nodb" in message
+    status, _h, data = d.request("GET", "/kapacitor/v1/tasks/bad")
+    task = json.loads(data)
+    assert task["executing"] is True
+    assert task["stats"]["node-stats"]["query1"]["query_errors"] >= 1
+    status, _h, _b = d.request("GET", "/kapacitor/v1/ping")
+    assert status == 204
+
+
+def test_influx_db_out_points_are_read_back_from_influxd_and_flushed_on_shutdown(stack):
+    influx, d = stack
+    d.start()
+    _define(d, "copy", """
+stream
+    |from()
+        .measurement('cpu')
+    |influxDBOut()
+        .create()
+        .database('copied')
+        .retentionPolicy('autogen')
+        .measurement('cpu_copy')
+        .tag('kapacitor', 'yes')
+        .precision('s')
+        .buffer(2)
+        .flushInterval(1h)
+""")
+    t0 = 1_700_000_000
+    body = "\n".join(f"cpu,host=a usage_idle={v} {t0 + i}" for i, v in enumerate([1.5, 2.5, 3.5]))
+    status, _h, data = d.request("POST", "/write?db=telegraf&rp=autogen&precision=s", body.encode())
+    assert status == 204, data
+    # Two points fill the buffer and are written at once; the third waits.
+    rows = _wait(lambda: influx.series("SELECT * FROM cpu_copy", "copied"))
+    assert rows[0]["columns"] == ["time", "host", "kapacitor", "usage_idle"]
+    assert len(rows[0]["values"]) == 2
+    assert d.stop() == 0  # shutdown flushes the rest
+    rows = influx.series('SELECT "usage_idle" FROM cpu_copy', "copied")
+    assert [r[1] for r in rows[0]["values"]] == [1.5, 2.5, 3.5]
+
+
+def test_influx_db_out_write_errors_are_counted_and_logged(stack):
+    influx, d = stack
+    d.start()
+    _define(d, "nowhere", """
+stream
+    |from()
+        .measurement('cpu')
+    |influxDBOut()
+        .database('does_not_exist')
+        .buffer(1)
+""")
+    status, _h, _b = d.request("POST", "/write?db=telegraf&rp=autogen", b"cpu v=1")
+    assert status == 204
+
+    def errors():
+        _s, _h, data = d.request("GET", "/kapacitor/v1/tasks/nowhere")
+        return json.loads(data)["stats"]["node-stats"]["influxdb_out2"]["write_errors"]
+
+    assert _wait(errors) == 1
+    assert "failed to write 1 points to database does_not_exist" in d.output()
