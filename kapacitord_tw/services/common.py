@@ -67,3 +67,71 @@ def error_field(body: bytes, field: str, fallback: str) -> str:
 
 def text(body: bytes) -> str:
     return body.decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------------------
+# Helpers for services whose options hold Go ``interface{}`` values and
+# templates parsed when an alert is sent (pagerduty ... zenoss).
+
+def go_any(value):
+    """A Go ``interface{}`` value as ``encoding/json`` writes it: maps get sorted keys,
+    at every depth."""
+    if isinstance(value, dict):
+        return {k: go_any(value[k]) for k in sorted(value)}
+    if isinstance(value, (list, tuple)):
+        return [go_any(v) for v in value]
+    if hasattr(value, "nanoseconds"):          # a TICKscript duration literal
+        return int(value.nanoseconds)
+    return value
+
+
+def any_map(name: str, value) -> dict:
+    """A ``map[string]interface{}`` option: any JSON object."""
+    from kapacitord_tw.alerts import options as opt
+    if not isinstance(value, dict):
+        raise opt._FieldError(f"'{name}' expected a map, got '{opt._reflect_kind(value)}'")
+    return dict(value)
+
+
+def _int64():
+    from kapacitord_tw.alerts import options as opt
+    return opt._integer("int64", False)
+
+
+int64 = _int64()
+
+
+def cut_bytes(s: str, limit: int) -> str:
+    """Go's ``text[:min(max, len(text))]`` on the UTF-8 bytes (a split rune becomes U+FFFD)."""
+    b = s.encode("utf-8", "surrogatepass")
+    if len(b) <= limit:
+        return s
+    return b[:limit].decode("utf-8", "replace")
+
+
+class SendTemplate:
+    """A ``text/template`` upstream parses when it sends (servicenow, bigpanda,
+    zenoss): parsed once here, a parse error kept and raised at each send, as
+    upstream's send fails; an execution error renders what upstream keeps, ""."""
+
+    __slots__ = ("text", "template", "error")
+
+    def __init__(self, text: str, name: str) -> None:
+        from kapacitord_tw.engine.gotemplate import TemplateError, parse
+        self.text, self.template, self.error = text, None, None
+        if text:
+            try:
+                self.template = parse(text, name)
+            except TemplateError as e:
+                self.error = str(e)
+
+    def render(self, data) -> str:
+        from kapacitord_tw.engine.gotemplate import TemplateError
+        if self.error is not None:
+            raise ServiceError(self.error)
+        if self.template is None:
+            return ""
+        try:
+            return self.template.execute(data)
+        except TemplateError:
+            return ""

@@ -27,8 +27,9 @@ from kapacitord_tw.services.base import (
 __all__ = ["SPECS", "ServiceSpec", "NotificationServices", "HandlerConfigError"]
 
 #: Service modules, in the order upstream's ``/service-tests`` lists them.
-_MODULES = ("discord", "httppost", "mqtt", "opsgenie2", "pagerduty2", "slack", "smtp",
-            "teams", "telegram", "victorops")
+_MODULES = ("alerta", "bigpanda", "discord", "httppost", "mqtt", "opsgenie", "opsgenie2",
+            "pagerduty", "pagerduty2", "pushover", "sensu", "servicenow", "slack", "smtp",
+            "teams", "telegram", "victorops", "zenoss")
 
 
 @attr.s(frozen=True)
@@ -79,7 +80,7 @@ for _name in _MODULES:
 
 #: sections whose ``global``/``state-changes-only`` add a handler to every alert node
 _GLOBAL = ("smtp", "victorops", "pagerduty2", "slack", "telegram", "opsgenie2", "teams",
-           "discord")
+           "discord", "pagerduty", "opsgenie", "servicenow", "bigpanda", "zenoss")
 
 
 class NotificationServices:
