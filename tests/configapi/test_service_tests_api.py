@@ -51,7 +51,7 @@ def test_list_shows_every_registered_service_sorted_with_default_options(h):
 
 def test_list_by_pattern_and_bad_pattern(h):
     r = h.get(TESTS + "?pattern=s*")
-    assert [s["name"] for s in r.json()["services"]] == ["slack", "smtp"]
+    assert [s["name"] for s in r.json()["services"]] == ["sensu", "servicenow", "slack", "smtp"]
     assert h.get(TESTS + "?pattern=nothing*").body == encoder(
         {"link": {"rel": "self", "href": TESTS}, "services": None})
     r = h.get(TESTS + "?pattern=[")
