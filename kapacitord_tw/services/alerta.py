@@ -10,7 +10,9 @@ from kapacitord_tw.engine.gotemplate import TemplateError, parse
 from kapacitord_tw.engine.govalues import GoStruct, StringMap
 from kapacitord_tw.gocompat import parse_duration, path_join
 from kapacitord_tw.services.base import HandlerConfigError, ServiceError, encode, post
-from kapacitord_tw.services.common import any_map, error_field, go_any, text
+from kapacitord_tw.services.common import (
+    any_map, error_field, go_any, list_option, map_option, text,
+)
 
 NAME = "alerta"
 PROPERTY = "AlertaHandlers"
@@ -153,5 +155,6 @@ async def test(ctx, o: dict) -> None:
         timeout = 0
     await alert(ctx, c.token, c.token_prefix, o["resource"], o["event"], o["environment"],
                 o["severity"], o["group"], o["value"], o["message"], o["origin"],
-                o["service"] or [], o["correlate"] or [], o["attributes"] or {}, timeout, {},
+                list_option("service", o["service"]), list_option("correlate", o["correlate"]),
+                map_option("attributes", o["attributes"]), timeout, {},
                 None)

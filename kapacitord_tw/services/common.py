@@ -135,3 +135,35 @@ class SendTemplate:
             return self.template.execute(data)
         except TemplateError:
             return ""
+
+
+def list_option(name: str, value) -> list:
+    """A ``[]string`` test option as ``encoding/json`` reads it (null is empty)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ServiceError(f"json: cannot unmarshal {_json_kind(value)} into Go struct field "
+                           f"testOptions.{name} of type []string")
+    return value
+
+
+def map_option(name: str, value) -> dict:
+    """A ``map[string]interface{}`` test option (null is empty)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ServiceError(f"json: cannot unmarshal {_json_kind(value)} into Go struct field "
+                           f"testOptions.{name} of type map[string]interface {{}}")
+    return value
+
+
+def _json_kind(value) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"

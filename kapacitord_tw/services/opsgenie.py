@@ -6,7 +6,7 @@ from kapacitord_tw.alerts import options as opt
 from kapacitord_tw.engine.alertdata import AlertData, Level
 from kapacitord_tw.gocompat import json_dumps
 from kapacitord_tw.services.base import ServiceError, encode, go_map, post
-from kapacitord_tw.services.common import error_field, text
+from kapacitord_tw.services.common import error_field, list_option, text
 
 NAME = "opsgenie"
 PROPERTY = "OpsGenieHandlers"
@@ -61,5 +61,6 @@ def test_options(cfg) -> dict:
 
 
 async def test(ctx, o: dict) -> None:
-    await alert(ctx, o.get("teams") or [], o.get("recipients") or [], o["message-type"],
+    await alert(ctx, list_option("teams", o["teams"]),
+                list_option("recipients", o["recipients"]), o["message-type"],
                 o["message"], o["entity-id"], None)

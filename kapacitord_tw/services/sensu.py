@@ -15,7 +15,9 @@ from kapacitord_tw.engine.handlers import HandlerConfigError as _AddrError
 from kapacitord_tw.engine.handlers import _reactor, split_host_port
 from kapacitord_tw.gocompat import go_quote
 from kapacitord_tw.services.base import HandlerConfigError, ServiceError, encode
-from kapacitord_tw.services.common import any_map, go_any, level_option
+from kapacitord_tw.services.common import (
+    any_map, go_any, level_option, list_option, map_option,
+)
 
 NAME = "sensu"
 PROPERTY = "SensuHandlers"
@@ -116,5 +118,5 @@ def test_options(cfg) -> dict:
 
 
 async def test(ctx, o: dict) -> None:
-    await alert(ctx, o["name"], o["source"], o["output"], o["handlers"] or [],
-                o["metadata"] or {}, level_option("level", o["level"]))
+    await alert(ctx, o["name"], o["source"], o["output"], list_option("handlers", o["handlers"]),
+                map_option("metadata", o["metadata"]), level_option("level", o["level"]))

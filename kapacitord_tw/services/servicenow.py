@@ -10,7 +10,7 @@ from kapacitord_tw.engine.govalues import GoStruct, StringMap
 from kapacitord_tw.gocompat import json_dumps
 from kapacitord_tw.services.base import ServiceError, go_map, post
 from kapacitord_tw.services.common import (
-    SendTemplate, any_map, cut_bytes, error_field, level_option, text,
+    SendTemplate, any_map, cut_bytes, error_field, level_option, map_option, text,
 )
 
 NAME = "servicenow"
@@ -104,7 +104,7 @@ async def test(ctx, o: dict) -> None:
     hc = prepare({"source": o["source"], "Node": o["node"], "Type": o["type"],
                   "Resource": o["resource"], "MetricName": o["metric_name"],
                   "MessageKey": o["message_key"],
-                  "additional_info": o["additional_info"] or {}})
+                  "additional_info": map_option("additional_info", o["additional_info"])})
     await alert(ctx, ctx.config().url, o["alert_id"], o["message"],
                 level_option("level", o["level"]), hc,
                 data_info(o["alert_id"], "", "", {}, {}))

@@ -11,7 +11,8 @@ from kapacitord_tw.engine.govalues import GoDuration, GoStruct, GoTime, StringMa
 from kapacitord_tw.gocompat import ZERO_TIME_NS, json_dumps
 from kapacitord_tw.services.base import ServiceError, post
 from kapacitord_tw.services.common import (
-    SendTemplate, any_map, cut_bytes, error_field, go_any, int64, level_option, text,
+    SendTemplate, any_map, cut_bytes, error_field, go_any, int64, level_option, map_option,
+    text,
 )
 
 NAME = "zenoss"
@@ -120,7 +121,7 @@ async def test(ctx, o: dict) -> None:
                   "tid": o["tid"], "Summary": o["summary"], "Device": o["device"],
                   "Component": o["component"], "EventClassKey": o["eventclasskey"],
                   "EventClass": o["eventclass"], "Collector": o["collector"],
-                  "customField": o["custom_fields"] or {}})
+                  "customField": map_option("custom_fields", o["custom_fields"])})
     info = template_info(AlertData(id=o["alert_id"], message=o["message"], details="",
                                    time=ZERO_TIME_NS, level=level))
     await alert(ctx, hc, o["alert_id"], level, o["message"], info)

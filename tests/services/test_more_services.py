@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 import attrs
 import pytest
 import pytest_twisted
-from twisted.internet import defer, protocol, reactor
+from twisted.internet import protocol, reactor
 
 from kapacitord_tw import tick
 from kapacitord_tw.config import services as cs
@@ -150,6 +150,9 @@ async def test_opsgenie_service_test_and_bad_options(receiver):
     body = json.loads(rec.requests[0].body)
     assert (body["teams"], body["description"], "recipients" in body) == (
         ["t"], '{"series":null}', False)
+    assert await ns.test("opsgenie", {"teams": "t"}) == (
+        False, "json: cannot unmarshal string into Go struct field testOptions.teams "
+               "of type []string")
     assert decode_error(ns, "opsgenie", {"teams-list": "t"}) == (
         "failed to decode options into *opsgenie.HandlerConfig: 1 error(s) decoding:\n\n"
         "* 'teams-list': source data must be an array or slice, got string")
@@ -607,3 +610,28 @@ async def test_config_change_reaches_the_next_alert(receiver):
     await h.handle(ALERT)
     assert [r.path for r in rec.requests] == ["/old/alert", "/new/alert"]
     assert rec.requests[1].headers["authorization"] == "Bearer n"
+
+
+def test_topic_handler_api_accepts_the_kinds_and_refuses_bad_options(tmp_path):
+    from tests.http.harness import Harness, err_body
+    h = Harness(tmp_path, http_auth=False, auth=False)
+    handlers = "/kapacitor/v1/alerts/topics/cpu/handlers"
+    for kind, options in (("pagerduty", {"service-key": "k"}),
+                          ("opsgenie", {"teams-list": ["a"]}),
+                          ("pushover", {"device": "d", "user-key": "u"}),
+                          ("sensu", {"source": "{{ .Name }}", "metadata": {"k": 1}}),
+                          ("alerta", {"resource": "r", "timeout": 10**9}),
+                          ("servicenow", {"node": "n", "additional_info": {"a": "b"}}),
+                          ("bigpanda", {"app-key": "k", "attributes": {"a": 1}}),
+                          ("zenoss", {"tid": 2, "customField": {"f": "v"}})):
+        r = h.post(handlers, {"id": kind, "kind": kind, "options": options})
+        assert r.code == 200, (kind, r.body)
+        assert r.json()["options"] == options
+    r = h.post(handlers, {"id": "bad", "kind": "zenoss", "options": {"tid": "1"}})
+    assert (r.code, r.body) == (400, err_body(
+        "failed to create handler: failed to decode options into *zenoss.HandlerConfig: "
+        "1 error(s) decoding:\n\n* 'tid' expected type 'int64', got unconvertible type "
+        "'string', value: '1'", True))
+    r = h.post(handlers, {"id": "bad", "kind": "alerta", "options": {"event": "{{ .ID"}})
+    assert r.code == 400 and r.json()["error"].startswith(
+        "failed to create handler: template: event:1: ")
