@@ -24,7 +24,9 @@ case folding, Unicode tables -- is RE2's own, which is Go's.
 
 import collections
 import re
+import threading
 import unicodedata
+import weakref
 
 import re2
 
@@ -33,10 +35,12 @@ from kapacitord_tw.tick.unicode_scripts import SCRIPT_NAMES
 MAX_RUNE = 0x10FFFF
 MAX_REPEAT = 1000
 MAX_HEIGHT = 1000
-#: Estimated RE2 instructions a pattern may compile to.  RE2's own memory
-#: budget (8 MiB) ends near 350,000; refusing before RE2 parses keeps a
-#: pattern of 300,000 ``\\pL`` from holding the process for minutes.
-MAX_PROGRAM_SIZE = 300_000
+#: Estimated RE2 instructions a pattern may compile to.  RE2 holds the GIL
+#: while it compiles, about a microsecond per instruction (its own memory
+#: budget ends near 350,000); refusing before RE2 parses keeps a pattern of
+#: 300,000 ``\pL`` (each ~1,200 instructions) from holding the process
+#: for minutes.
+MAX_PROGRAM_SIZE = 50_000
 
 
 class RegexError(ValueError):
@@ -144,7 +148,7 @@ class _Subject:
 class GoRegexp:
     """A compiled Go regexp: the RE2 program plus Go's capture names."""
 
-    __slots__ = ("pattern", "program", "group_names")
+    __slots__ = ("pattern", "program", "group_names", "__weakref__")
 
     def __init__(self, pattern, program, group_names):
         self.pattern = pattern          # the Go source
@@ -854,21 +858,48 @@ def _class_char(p, j, class_start):
 
 
 # -- compiling, with a small cache -----------------------------------------
-_CACHE = collections.OrderedDict()
+# Compiles run on the reactor and in the compile worker thread.
+_CACHE_LOCK = threading.Lock()
+_CACHE = collections.OrderedDict()     # pattern -> (GoRegexp, cost)
 _CACHE_ENTRIES = 256
-_CACHE_CHARS = 1 << 20      # total pattern length kept
-_cache_chars = 0
+_CACHE_COST = 1 << 20       # pattern characters + RE2 instructions kept
+_cache_cost = 0
+#: RE2 instructions of all live regexps.  A tiny pattern can be a big
+#: program (``\pL{40}`` is 48,000 instructions, ~1 MB), and a 1 MB script
+#: could hold tens of thousands of them.  Typical ones have 10-1,000.
+MAX_LIVE_PROGRAM = 4_000_000
+_live_program = 0
 
 
-def _remember(pattern, compiled):
-    global _cache_chars
-    if len(pattern) > _CACHE_CHARS // 16:
+def _remember(pattern, compiled, cost):
+    global _cache_cost
+    if cost > _CACHE_COST // 16:
         return
-    _CACHE[pattern] = compiled
-    _cache_chars += len(pattern)
-    while len(_CACHE) > _CACHE_ENTRIES or _cache_chars > _CACHE_CHARS:
-        old, _ = _CACHE.popitem(last=False)
-        _cache_chars -= len(old)
+    with _CACHE_LOCK:
+        if pattern in _CACHE:
+            return
+        _CACHE[pattern] = (compiled, cost)
+        _cache_cost += cost
+        while len(_CACHE) > _CACHE_ENTRIES or _cache_cost > _CACHE_COST:
+            _, (_, old_cost) = _CACHE.popitem(last=False)
+            _cache_cost -= old_cost
+
+
+def _claim(size, pattern):
+    global _live_program
+    with _CACHE_LOCK:
+        if _live_program + size > MAX_LIVE_PROGRAM:
+            raise RegexError(
+                "error parsing regexp: expression too large: `%s` (the regular "
+                "expressions in use already hold %d RE2 instructions, at most %d)"
+                % (pattern, _live_program, MAX_LIVE_PROGRAM))
+        _live_program += size
+
+
+def _release(size):
+    global _live_program
+    with _CACHE_LOCK:
+        _live_program -= size
 
 
 def _re2_compile(text):
@@ -885,10 +916,11 @@ def _re2_compile(text):
 
 def compile_go_regex(pattern):
     """Compile a Go regexp; raises :class:`RegexError` with Go's wording."""
-    cached = _CACHE.get(pattern)
-    if cached is not None:
-        _CACHE.move_to_end(pattern)
-        return cached
+    with _CACHE_LOCK:
+        cached = _CACHE.get(pattern)
+        if cached is not None:
+            _CACHE.move_to_end(pattern)
+            return cached[0]
     reader = _Reader(_valid_utf8_text(pattern)).read()
     try:
         compiled = _re2_compile(reader.rewritten())
@@ -897,6 +929,9 @@ def compile_go_regex(pattern):
         if "too large" in message or "too big" in message:
             raise _error("expression too large", pattern) from None
         raise RegexError("error parsing regexp: %s" % message) from None
+    size = compiled.ProgramSize()
+    _claim(size, pattern)
     result = GoRegexp(pattern, compiled, tuple(reader.group_names))
-    _remember(pattern, result)
+    weakref.finalize(result, _release, size)
+    _remember(pattern, result, len(pattern) + size)
     return result

@@ -192,6 +192,7 @@ def test_regex_replace_is_linear_in_the_text():
 @pytest.mark.parametrize("pattern", [
     "\\pL" * 300_000,       # RE2 alone took minutes to parse and refuse this
     "\\pL{1000}",
+    "\\pL{100}",            # ~120,000 RE2 instructions: RE2 holds the GIL compiling
     "x" * 400_000,
 ])
 def test_patterns_too_big_for_re2_are_refused_quickly_with_gos_text(pattern):
@@ -202,3 +203,20 @@ def test_patterns_too_big_for_re2_are_refused_quickly_with_gos_text(pattern):
         compile_go_regex(pattern)
     assert str(info.value).startswith("error parsing regexp: expression too large: `")
     assert time.monotonic() - start < 5
+
+
+def test_live_re2_programs_are_bounded_and_released(monkeypatch):
+    import gc
+
+    from kapacitord_tw.tick import regex
+
+    monkeypatch.setattr(regex, "MAX_LIVE_PROGRAM", regex._live_program + 100_000)
+    monkeypatch.setattr(regex, "_CACHE_COST", 0)       # nothing kept by the cache
+    held = [compile_go_regex(r"\p{L}{30}"), compile_go_regex(r"\p{L}{31}")]
+    with pytest.raises(RegexError) as info:
+        compile_go_regex(r"\p{L}{32}")
+    assert str(info.value).startswith("error parsing regexp: expression too large: "
+                                      "`\\p{L}{32}` (the regular expressions in use")
+    del held[:]
+    gc.collect()
+    assert compile_go_regex(r"\p{L}{32}").search("abc") is None
