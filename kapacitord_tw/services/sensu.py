@@ -96,8 +96,11 @@ async def alert(ctx, name, source, output, handlers, metadata, level) -> None:
     try:
         answer = await done
     finally:
-        if timer.active():
+        timed_out = not timer.active()
+        if not timed_out:
             timer.cancel()
+    if answer != b"ok" and timed_out:
+        raise ServiceError(f"sensu socket error: no answer within {ctx.timeout:g}s")
     if answer != b"ok":
         raise ServiceError("sensu socket error: " + answer.decode("utf-8", "replace"))
 

@@ -635,3 +635,21 @@ def test_topic_handler_api_accepts_the_kinds_and_refuses_bad_options(tmp_path):
     r = h.post(handlers, {"id": "bad", "kind": "alerta", "options": {"event": "{{ .ID"}})
     assert r.code == 400 and r.json()["error"].startswith(
         "failed to create handler: template: event:1: ")
+
+
+@pytest_twisted.ensureDeferred
+async def test_sensu_silent_client_times_out():
+    """A client that accepts and never answers: the send ends at the timeout."""
+    import time
+    silent = reactor.listenTCP(0, protocol.Factory.forProtocol(protocol.Protocol),
+                               interface="127.0.0.1")
+    try:
+        live = {name: cs.default_value(name) for name in cs.SERVICE_SECTIONS}
+        live["sensu"] = cs.SensuConfig(enabled=True,
+                                       addr=f"127.0.0.1:{silent.getHost().port}")
+        ns = NotificationServices(lambda name: live[name], timeout=0.3)
+        start = time.monotonic()
+        assert await ns.test("sensu", {}) == (False, "sensu socket error: no answer within 0.3s")
+        assert time.monotonic() - start < 2
+    finally:
+        await silent.stopListening()
