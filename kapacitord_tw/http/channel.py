@@ -32,6 +32,9 @@ HEADERS_TOO_LARGE = (
     b"431 Request Header Fields Too Large"
 )
 
+#: Longest request line (Go's ``http.DefaultMaxHeaderBytes``).
+MAX_REQUEST_LINE = 1 << 20
+
 #: Go's ``rstAvoidanceDelay``: how long a refused connection lingers.
 LINGER = 0.5
 
@@ -99,17 +102,32 @@ class KapacitorChannel(http.HTTPChannel):
 
     # ----------------------------------------------------- header limits
 
+    #: The request line may be as long as Go's whole header budget
+    #: (``MaxHeaderBytes``, 1 MiB), so a record with a long id stored before
+    #: ids were capped can still be named in a ``DELETE``; header lines keep
+    #: the 16 KiB budget.
+    @property
+    def MAX_LENGTH(self) -> int:  # noqa: N802 (LineReceiver's name)
+        if getattr(self, "_HTTPChannel__first_line", 0):
+            return MAX_REQUEST_LINE
+        return self.totalHeadersSize
+
     def lineReceived(self, line):
         if self._discarding:
             return
-        if self._receivedHeaderSize + len(line) > self.totalHeadersSize:
+        if getattr(self, "_HTTPChannel__first_line", 0):
+            if len(line) > MAX_REQUEST_LINE:
+                self._headers_too_large()
+                return
+            # Twisted counts the request line into the header budget: keep it out.
+            self._receivedHeaderSize -= len(line)
+        elif self._receivedHeaderSize + len(line) > self.totalHeadersSize:
             self._headers_too_large()
             return
         super().lineReceived(line)
 
     def lineLengthExceeded(self, line):
-        # One line (request line or header) longer than ``MAX_LENGTH``:
-        # LineReceiver would close without a word.
+        # A line longer than ``MAX_LENGTH``: LineReceiver would close without a word.
         self._headers_too_large()
 
     def headerReceived(self, line):

@@ -11,7 +11,6 @@ import time
 
 import pytest
 
-from kapacitord_tw.http.channel import KapacitorChannel
 from kapacitord_tw.names import MAX_NAME_BYTES
 from kapacitord_tw.tasks.model import Task
 from tests.http.harness import V1, Harness, err_body
@@ -25,17 +24,6 @@ TEMPLATES = V1 + "/templates"
 @pytest.fixture
 def h(tmp_path):
     return Harness(tmp_path, http_auth=False)
-
-
-@pytest.fixture
-def long_request_lines(monkeypatch):
-    """Let long request lines through the in-memory transport.
-
-    Go accepts a request line up to 1 MiB; how long a line the daemon's
-    channel accepts is the transport's business, not what is tested here.
-    """
-    monkeypatch.setattr(KapacitorChannel, "totalHeadersSize", 1 << 21)
-    monkeypatch.setattr(KapacitorChannel, "MAX_LENGTH", 1 << 21)
 
 
 def _stored_task(h, task_id: str) -> None:
@@ -133,7 +121,7 @@ def test_patterns_still_match_as_kapacitor_does(h):
 
 # ---------------------------------------------- old over-long records
 
-def test_over_long_task_id_stored_earlier_can_be_read_and_deleted(h, long_request_lines):
+def test_over_long_task_id_stored_earlier_can_be_read_and_deleted(h):
     task_id = "t" * 20_000
     _stored_task(h, task_id)
     r, elapsed = _timed(lambda: h.get(TASKS + "/" + task_id + "?fields=id"))
@@ -145,7 +133,7 @@ def test_over_long_task_id_stored_earlier_can_be_read_and_deleted(h, long_reques
     assert elapsed + elapsed2 < 2.0
 
 
-def test_over_long_user_name_stored_earlier_can_be_read_and_deleted(h, long_request_lines):
+def test_over_long_user_name_stored_earlier_can_be_read_and_deleted(h):
     name = "u" * 100_000
     h.put_record(name)
     r = h.get(USERS + "/" + name)

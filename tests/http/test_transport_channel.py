@@ -328,3 +328,15 @@ def test_without_auth_uploads_are_read_as_before(tmp_path):
     body = b"cpu v=1 1\n"
     c.send(body_head(length=len(body)) + body)
     assert parse_wire(c.wire)[0] == 204
+
+
+def test_a_request_line_up_to_one_mib_is_read_and_longer_gets_431(h):
+    """Go's header budget (1 MiB) covers the request line: an old record with a
+    long id can still be named; a longer line is refused with 431."""
+    c = Connection(make_site(h))
+    c.send(head(b"GET", V1 + "/tasks/" + "t" * (channel_module.MAX_REQUEST_LINE - 100),
+                auth_header(*ADMIN)))
+    assert parse_wire(c.wire)[0] == 404
+    c = Connection(make_site(h))
+    c.send(b"GET " + b"/" * (channel_module.MAX_REQUEST_LINE + 1))
+    assert c.wire == channel_module.HEADERS_TOO_LARGE
