@@ -83,6 +83,13 @@ def populate(data_dir: str, count: int, admin_password: str = ADMIN[1], cost: in
     )
 
 
+class BenchDaemon(Daemon):
+    """A daemon given a minute to start: a busy machine can be that slow."""
+
+    def __enter__(self):
+        return self.start(timeout=60)
+
+
 class Run:
     def __init__(self, workdir: str, seconds: int):
         self.workdir = workdir
@@ -99,7 +106,7 @@ class Run:
             os.path.join(self.workdir, name + ".conf"), data_dir, port,
             auth=auth, http_auth=http_auth, cost=cost, extra=extra, log_level="ERROR",
         )
-        return Daemon(conf, port)
+        return BenchDaemon(conf, port)
 
     def ping_rps(self, d: Daemon, header=None, connections=16) -> float:
         url = f"http://127.0.0.1:{d.port}/kapacitor/v1/ping"

@@ -302,7 +302,10 @@ class GroupedNode(Node):
         return g
 
     def point(self, p: Point):
-        g = self._group(p)
+        # _group inlined: this runs for every point at every grouped node.
+        g = self.groups.get(p.group)
+        if g is None:
+            g = self.groups[p.group] = self.new_group(p)
         handler = getattr(g, "point", None)
         if handler is None:
             return Node.point(self, p)
