@@ -27,6 +27,7 @@ from kapacitord_tw.auth.userdb import UserDB
 from kapacitord_tw.auth.workers import bcrypt_workers, compile_workers as tick_workers
 from kapacitord_tw.auth.subscriptions import OpenSubscriptions, SubscriptionTokens
 from kapacitord_tw.config.influxdb import validate_list as validate_influxdb
+from kapacitord_tw.alerts.files import LoadedHandlers
 from kapacitord_tw.config.model import Config
 from kapacitord_tw.influxdb.service import InfluxDBService
 from kapacitord_tw.configapi import ConfigAPI, ServiceConfigs
@@ -49,6 +50,7 @@ from kapacitord_tw.http.storage import StorageAPI
 from kapacitord_tw.http.tasks import TasksAPI, TemplatesAPI
 from kapacitord_tw.http.write import WriteAPI
 from kapacitord_tw.ingest.points import PointBus
+from kapacitord_tw.replay import ReplaysAPI, ReplayService, ReplayServiceRunner
 from kapacitord_tw.ids import load_ids
 from kapacitord_tw.logs import LogControl, parse_level
 from kapacitord_tw.http.root import KapacitorRoot
@@ -100,6 +102,8 @@ class App:
     #: The notification sections as configured now (file + overrides).
     service_configs: object = None
     service_tests: object = None
+    #: recordings and replays (kapacitord_tw.replay.ReplayService)
+    replays: object = None
 
 
 def task_counts(store):
@@ -176,6 +180,10 @@ def build_app(
                               notifications=notifications, influxdb=influxdb)
     tasks = build_task_runner(store, compile_workers, reactor, bus, services)
     services.task_errors.target = tasks.tasks
+    pool = reactor.getThreadPool() if hasattr(reactor, "getThreadPool") else None
+    replays = ReplayService(config.replay.dir, store, tasks, bus, reactor, pool)
+    tasks_api = TasksAPI(tasks)
+    tasks_api.replays = replays
     areas: List[object] = [
         PingAPI(stats, routes),
         DebugVarsAPI(
@@ -196,8 +204,9 @@ def build_app(
             config.http.max_body_size,
             config.http.write_tracing,
         ),
-        TasksAPI(tasks),
+        tasks_api,
         TemplatesAPI(tasks),
+        ReplaysAPI(replays),
         AlertsAPI(alerts),
         ConfigAPI(service_configs, enabled=config.config_override.enabled),
         ServiceTestsAPI(service_tests, reactor),
@@ -232,6 +241,7 @@ def build_app(
         service_configs=service_configs,
         service_tests=service_tests,
         influxdb=influxdb,
+        replays=replays,
     )
 
 
@@ -398,8 +408,11 @@ def make_service(
     # Before the tasks: stopped after them, so influxDBOut can flush its buffers.
     app.influxdb.setServiceParent(top)
     TaskMasterService(app.tasks).setServiceParent(top)
+    # After the tasks: stopped before them and before the store closes.
+    ReplayServiceRunner(app.replays).setServiceParent(top)
     load = config.load
-    loader = Loader(load.dir, app.tasks, app.store) if load.enabled else None
+    loader = (Loader(load.dir, app.tasks, app.store, handlers=LoadedHandlers(app.alerts))
+              if load.enabled else None)
     load_service = LoadService(loader, reactor)
     load_service.setServiceParent(top)
     top.load = load_service

@@ -33,7 +33,7 @@ GENERATE_HINT = (
 UNSUPPORTED_SECTIONS = frozenset(
     """
     azure consul collectd deadman dns ec2 file-discovery fluxtask gce
-    hipchat kafka kubernetes marathon nerve opentsdb replay
+    hipchat kafka kubernetes marathon nerve opentsdb
     reporting scraper serverset snmptrap sideload static-discovery stats
     swarm talk task triton udf udp
     """.split()
@@ -447,6 +447,8 @@ def validate(config: model.Config) -> None:
         raise ValidationError("must configure valid hostname")
     if not config.data_dir:
         raise ValidationError("must configure valid data dir")
+    if not config.replay.dir:
+        raise ValidationError("replay: must specify dir")
     auth = config.auth
     if auth.enabled:
         if auth.bcrypt_cost < 4:

@@ -127,6 +127,13 @@ class LoadConfig:
 
 
 @attrs.frozen
+class ReplayConfig:
+    """``[replay]``: the directory that holds recording files (``<id>.srpl``/``.brpl``)."""
+
+    dir: str = setting("./replay", "dir", "Dir", STRING)
+
+
+@attrs.frozen
 class AlertConfig:
     """``[alert]``: whether topic event states are stored, and handler buffers."""
 
@@ -188,6 +195,9 @@ class Config:
     load: LoadConfig = attrs.field(
         factory=LoadConfig, metadata={"toml": "load", "section": True}
     )
+    replay: ReplayConfig = attrs.field(
+        factory=ReplayConfig, metadata={"toml": "replay", "section": True}
+    )
     alert: AlertConfig = attrs.field(
         factory=AlertConfig, metadata={"toml": "alert", "section": True}
     )
@@ -233,6 +243,7 @@ def demo_config(home: str | None = None) -> Config:
         data_dir=base,
         storage=StorageConfig(boltdb=os.path.join(base, "kapacitor.db")),
         load=LoadConfig(dir=os.path.join(base, "load")),
+        replay=ReplayConfig(dir=os.path.join(base, "replay")),
     )
 
 

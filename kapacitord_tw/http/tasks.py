@@ -194,7 +194,19 @@ class _TaskArea(Area):
         return d.addErrback(_busy)
 
 
+class _ReplayMaster:
+    """What task views ask a master, answered by one replay's execution."""
+
+    def __init__(self, execution):
+        self._execution = execution
+
+    def executing(self, task_id: str):
+        return self._execution if task_id == self._execution.id else None
+
+
 class TasksAPI(_TaskArea):
+    #: kapacitord_tw.replay.ReplayService (``?replay-id=``, replays' httpOut); None: none
+    replays = None
     app = install_error_handlers(Klein())
     mux = (
         ("GET", "/tasks", {}),
@@ -239,10 +251,19 @@ class TasksAPI(_TaskArea):
         """
         executing = self._master.executing(task_id)
         output = None if executing is None else executing.outputs.get(endpoint)
-        if output is None:
-            raise APIError(404, "no task exists")
+        replay_id = _arg(query_args(request), "replay-id")
+        if output is not None and not replay_id:
+            result = output.result
+        else:
+            # A replay's httpOut, as Kapacitor serves it while the replay runs;
+            # ``?replay-id=`` also reaches a finished replay's last result.
+            found = None if self.replays is None else self.replays.output(
+                task_id, endpoint, replay_id)
+            if found is None:
+                raise APIError(404, "no task exists")
+            result = lambda: found  # noqa: E731
         try:
-            body = gocompat.json_dumps(output.result())
+            body = gocompat.json_dumps(result())
         except ValueError as e:
             raise APIError(500, str(e)) from None
         request.setHeader(b"Content-Type", b"application/json; charset=utf-8")
@@ -257,10 +278,21 @@ class TasksAPI(_TaskArea):
         script_format = _script_format(args)
         dot_view = _dot_view(args)
         replay_id = _arg(args, "replay-id")
+        master = self._master
         if replay_id:
-            raise APIError(400, f"no running replay with ID: {replay_id}")
-        view = yield self._task_json(task, script_format, dot_view)
+            master = self._replay_master(replay_id, task_id)
+        view = yield views.task_json(task, self._scripts, master, script_format,
+                                     dot_view).addErrback(_busy)
         return json_response(request, view)
+
+    def _replay_master(self, replay_id: str, task_id: str):
+        """The task as a running replay executes it (``?replay-id=``)."""
+        run = None if self.replays is None else self.replays.running_replay(replay_id)
+        if run is None:
+            raise APIError(400, f"no running replay with ID: {replay_id}")
+        if run.task_id != task_id:
+            raise APIError(400, f"replay {replay_id} is not for task: {task_id}")
+        return _ReplayMaster(run.execution)
 
     # ------------------------------------------------------------- update
 

@@ -58,6 +58,7 @@ def test_no_command_prints_usage_and_exits_1(kapacitor):
     assert result.code == 1
     assert result.err.startswith(
         "Error: Must pass a command.\n\nUsage: kapacitor [options] [command] [args]\n\nCommands:\n\n"
+        "\trecord                Record the result of a query or a snapshot of the current stream data.\n"
         "\tdefine                Create/update a task.\n"
     )
     assert result.err.endswith(
@@ -78,8 +79,8 @@ def test_unknown_command_exits_1(kapacitor):
 
 
 def test_original_command_not_implemented_here_says_so(kapacitor, server):
-    result = kapacitor("record", "stream")
-    assert (result.code, result.err) == (3, "Error: the record command is not implemented by this client\n")
+    result = kapacitor("push", "task")
+    assert (result.code, result.err) == (3, "Error: the push command is not implemented by this client\n")
 
 
 def test_unknown_global_flag_exits_2(kapacitor):

@@ -351,7 +351,8 @@ def test_list_without_a_kind_exits_2(kapacitor, server):
     result = kapacitor("list")
     assert result.code == 2
     assert result.err.startswith(
-        "Must specify 'tasks', 'templates', 'topics', 'topic-handlers', 'service-tests' or 'users'\n"
+        "Must specify 'tasks', 'templates', 'recordings', 'replays', 'topics', 'topic-handlers', "
+        "'service-tests' or 'users'\n"
         "Usage: kapacitor list"
     )
 
@@ -360,8 +361,8 @@ def test_list_of_an_unknown_kind_is_an_error(kapacitor, server):
     result = kapacitor("list", "widgets")
     assert (result.code, result.err) == (
         3,
-        "Error: cannot list 'widgets' did you mean 'tasks', 'templates', 'topics', "
-        "'topic-handlers', 'service-tests' or 'users'?\n",
+        "Error: cannot list 'widgets' did you mean 'tasks', 'templates', 'recordings', "
+        "'replays', 'topics', 'topic-handlers', 'service-tests' or 'users'?\n",
     )
 
 

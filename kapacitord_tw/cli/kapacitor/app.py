@@ -17,7 +17,7 @@ from kapacitord_tw.gocompat import parse_bool
 from ..goflags import Flag, FlagError, FlagSet, HelpRequested
 from . import usage
 from .client import ApiError, KapacitorClient, TransportError
-from .commands import alerts, logs, server, servicetests, tasks, templates, users
+from .commands import alerts, logs, replays, server, servicetests, tasks, templates, users
 from .endpoint import Endpoint, EndpointError, parse_endpoint
 from .runtime import (
     EXIT_ARGS,
@@ -54,8 +54,8 @@ MAIN_FLAGS = FlagSet(
 )
 
 # Commands of the original that this client does not implement.
-_NOT_IMPLEMENTED = {"record", "replay", "replay-live", "push", "flux"}
-_OTHER_KINDS = {"recordings", "replays"}
+_NOT_IMPLEMENTED = {"push", "flux"}
+_OTHER_KINDS: set = set()
 
 
 def _main_usage(terminal: Terminal) -> None:
@@ -66,6 +66,8 @@ def _main_usage(terminal: Terminal) -> None:
 _LISTERS = {
     "tasks": tasks.list_tasks,
     "templates": templates.list_templates,
+    "recordings": replays.list_recordings,
+    "replays": replays.list_replays,
     "topics": alerts.list_topics,
     "topic-handlers": alerts.list_topic_handlers,
     "service-tests": servicetests.list_service_tests,
@@ -74,6 +76,8 @@ _LISTERS = {
 _DELETERS = {
     "tasks": tasks.delete_tasks,
     "templates": templates.delete_templates,
+    "recordings": replays.delete_recordings,
+    "replays": replays.delete_replays,
     "topics": alerts.delete_topics,
     "topic-handlers": alerts.delete_topic_handlers,
 }
@@ -112,6 +116,7 @@ _COMMAND_FLAGS = {
     "define": tasks.DEFINE_FLAGS,
     "define-template": templates.DEFINE_TEMPLATE_FLAGS,
     "show": tasks.SHOW_FLAGS,
+    "replay": replays.REPLAY_FLAGS,
 }
 
 
@@ -124,7 +129,7 @@ def _help(ctx: Context, args: list[str]) -> None:
         terminal.err(usage.HELP + "\n")
         _main_usage(terminal)
         raise Exit(EXIT_USAGE)
-    text = usage.COMMAND_USAGE.get(args[0])
+    text = usage.COMMAND_USAGE.get(args[0]) or replays.COMMAND_USAGE.get(args[0])
     if text is None:
         terminal.err("Unknown command %s\n" % args[0])
         _main_usage(terminal)
@@ -134,6 +139,9 @@ def _help(ctx: Context, args: list[str]) -> None:
 
 COMMANDS = {
     "help": _help,
+    "record": replays.record,
+    "replay": replays.replay,
+    "replay-live": replays.replay_live,
     "define": tasks.define,
     "define-template": templates.define_template,
     "define-topic-handler": alerts.define_topic_handler,

@@ -12,16 +12,19 @@ Usage: kapacitor [options] [command] [args]
 
 Commands:
 
+	record                Record the result of a query or a snapshot of the current stream data.
 	define                Create/update a task.
 	define-template       Create/update a template.
 	define-topic-handler  Create/update an alert handler for a topic.
+	replay                Replay a recording to a task.
+	replay-live           Replay data against a task without recording it.
 	watch                 Watch logs for a task.
 	logs                  Follow arbitrary Kapacitor logs.
 	enable                Enable and start running a task with live data.
 	disable               Stop running a task.
 	reload                Reload a running task with an updated task definition.
-	delete                Delete tasks, templates, topics or topic-handlers.
-	list                  List information about tasks, templates, topics, topic-handlers, service-tests or users.
+	delete                Delete tasks, templates, recordings, replays, topics or topic-handlers.
+	list                  List information about tasks, templates, recordings, replays, topics, topic-handlers, service-tests or users.
 	show                  Display detailed information about a task.
 	show-template         Display detailed information about a template.
 	show-topic-handler    Display detailed information about an alert handler for a topic.
@@ -138,9 +141,9 @@ SHOW_TEMPLATE = """Usage: kapacitor show-template [template ID]
 	Show details about a specific template.
 """
 
-LIST = """Usage: kapacitor list (tasks|templates|topics|topic-handlers|service-tests|users) [ID or pattern]...
+LIST = """Usage: kapacitor list (tasks|templates|recordings|replays|topics|topic-handlers|service-tests|users) [ID or pattern]...
 
-	List tasks, templates, topics, handlers, service tests or users and their current state.
+	List tasks, templates, recordings, replays, topics, handlers, service tests or users and their current state.
 
 	If no ID or pattern is given then all items will be listed.
 
@@ -158,9 +161,9 @@ LIST = """Usage: kapacitor list (tasks|templates|topics|topic-handlers|service-t
 
 """
 
-DELETE = """Usage: kapacitor delete (tasks|templates|topics|topic-handlers) [ID or pattern]...
+DELETE = """Usage: kapacitor delete (tasks|templates|recordings|replays|topics|topic-handlers) [ID or pattern]...
 
-	Delete a tasks, templates, topics or handlers.
+	Delete a tasks, templates, recordings, replays, topics or handlers.
 
 	If a task is enabled it will be disabled and then deleted.
 
@@ -178,6 +181,10 @@ For example:
 	Or you can delete items by glob:
 
 		$ kapacitor delete tasks *_alert
+
+	You can delete recordings:
+
+		$ kapacitor delete recordings b0a2ba8a-aeeb-45ec-bef9-1a2939963586
 
 	You can delete a handler in the topic 'system':
 

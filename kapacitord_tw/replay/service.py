@@ -1,0 +1,349 @@
+"""Recordings and replays: the objects, their files and their runs (``services/replay``).
+
+Metadata is durable in the store; recording data are files under
+``[replay] dir`` named ``<id>.srpl`` (stream) or ``<id>.brpl`` (batch).  At
+start-up files found in the directory without a record get one (so a
+recording can be shared by dropping its file in), and anything still
+``running`` is marked failed, as Kapacitor does.
+
+Batch recordings and replays (``/recordings/batch|query``,
+``/replays/batch|query`` and ``brpl`` files) need the batch engine, which
+kapacitord-tw does not have yet: they are accepted in Kapacitor's shape
+and fail at once with a message saying so.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import OrderedDict
+from typing import Dict, Optional
+
+from twisted.application.service import Service
+from twisted.internet import defer, threads
+from twisted.logger import Logger
+
+from kapacitord_tw.auth.workers import WorkersBusy
+from kapacitord_tw.engine.task import _measurements
+from kapacitord_tw.tasks.definitions import busy_error
+from kapacitord_tw.tasks.scripts import ScriptError
+from kapacitord_tw.replay import records
+from kapacitord_tw.replay.records import (
+    BATCH, FAILED, FINISHED, RECORDINGS, REPLAYS, RUNNING, STREAM,
+    RecordStore, Recording, Replay,
+)
+from kapacitord_tw.replay.runs import StreamRecorder, StreamReplay
+from kapacitord_tw.replay.srpl import BATCH_EXT, STREAM_EXT, StreamWriter
+
+SHUTDOWN_ERROR = "unexpected Kapacitor shutdown"
+BATCH_UNSUPPORTED = "batch recordings and replays are not supported by kapacitord-tw yet"
+#: Finished replays whose httpOut results stay readable (``?replay-id=``).
+KEPT_OUTPUTS = 64
+
+
+class ReplayError(Exception):
+    """A refused request: ``code`` and Kapacitor's message."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class ReplayService:
+    """What the API calls; ``runner`` is the task runner (tasks, scripts, engine services)."""
+
+    log = Logger(namespace="kapacitord_tw.replay")
+
+    def __init__(self, directory: str, store, runner, bus, reactor, pool=None):
+        self.dir = os.path.abspath(directory)
+        self.recordings = RecordStore(store, RECORDINGS, Recording)
+        self.replays = RecordStore(store, REPLAYS, Replay)
+        self._runner = runner
+        self._bus = bus
+        self._reactor = reactor
+        self._pool = pool
+        self._recorders: Dict[str, StreamRecorder] = {}
+        self._running: Dict[str, StreamReplay] = {}
+        self._outputs: "OrderedDict[str, tuple]" = OrderedDict()
+
+    # ------------------------------------------------------------ life
+
+    def now_ns(self) -> int:
+        return int(self._reactor.seconds() * 1e9)
+
+    def _path(self, object_id: str, kind: str) -> str:
+        return os.path.join(self.dir, object_id + (STREAM_EXT if kind == STREAM else BATCH_EXT))
+
+    @defer.inlineCallbacks
+    def open(self):
+        """Adopt files found in the directory, then fail what was running."""
+        try:
+            names = sorted(os.listdir(self.dir))
+        except FileNotFoundError:
+            names = []
+        for name in names:
+            path = os.path.join(self.dir, name)
+            if not os.path.isfile(path):
+                continue
+            if name.endswith(".tmp"):
+                os.remove(path)  # a recording cut short by a crash
+                continue
+            stem, dot, ext = name.rpartition(".")
+            if not dot:
+                self.log.error("file without extension in replay dir: {name}", name=name)
+                continue
+            kind = {STREAM_EXT: STREAM, BATCH_EXT: BATCH}.get("." + ext)
+            if kind is None:
+                self.log.error("unknown file type in replay dir: {name}", name=name)
+                continue
+            if self.recordings.get(stem) is not None:
+                continue
+            info = os.stat(path)
+            yield self.recordings.create(Recording(
+                id=stem, path=path, type=kind, size=info.st_size,
+                date=info.st_mtime_ns, status=FINISHED, progress=1.0))
+            self.log.info("recording {id} found in {dir}", id=stem, dir=self.dir)
+        for store in (self.recordings, self.replays):
+            for obj in store.all():
+                if obj.status == RUNNING:
+                    obj.status, obj.error = FAILED, SHUTDOWN_ERROR
+                    yield store.put(obj)
+
+    def close(self) -> None:
+        for recorder in list(self._recorders.values()):
+            recorder.cancel()
+        self._recorders.clear()
+        for run in list(self._running.values()):
+            run.cancel()
+        self._running.clear()
+
+    # ------------------------------------------------------- recordings
+
+    def _task(self, task_id: str, prefix: str = ""):
+        task = self._runner.tasks.task(task_id)
+        if task is None:
+            raise ReplayError(404, prefix + "no task exists")
+        return task
+
+    @defer.inlineCallbacks
+    def _create_recording(self, recording_id: str, kind: str) -> Recording:
+        recording = Recording(id=recording_id, path=self._path(recording_id, kind), type=kind,
+                              date=self.now_ns(), status=RUNNING)
+        created = yield self.recordings.create(recording)
+        if not created:
+            raise ReplayError(400, "recording already exists")
+        return recording
+
+    @defer.inlineCallbacks
+    def record_stream(self, recording_id: str, task_id: str, stop_ns: int):
+        """Start recording the task's points; fires with the running Recording."""
+        task = self._task(task_id)
+        compiled = yield self._compile(task, "")
+        recording = yield self._create_recording(recording_id, STREAM)
+        try:
+            os.makedirs(self.dir, exist_ok=True)
+            writer = StreamWriter(recording.path)
+        except OSError as e:
+            yield self._recording_done(recording, None, f"failed to create recording file: {e}")
+            return recording
+        dbrps = [(d.db, d.rp) for d in task.dbrps]
+        measurements = _measurements(compiled.pipeline)
+        self._recorders[recording.id] = StreamRecorder(
+            recording.id, writer, self._bus, self._reactor, dbrps, measurements, stop_ns,
+            lambda error: self._stream_recorded(recording, writer, error))
+        self.log.info("recording {id} of task {task} started", id=recording.id, task=task_id)
+        return recording
+
+    @defer.inlineCallbacks
+    def _compile(self, task, prefix: str):
+        try:
+            compiled = yield self._runner.scripts.compile_task(task.script, task.vars)
+        except ScriptError as e:
+            raise ReplayError(404, prefix + e.detail) from None
+        except WorkersBusy:
+            busy = busy_error()
+            raise ReplayError(busy.code, busy.message) from None
+        return compiled
+
+    @defer.inlineCallbacks
+    def record_unsupported(self, recording_id: str, kind: str, task_id: Optional[str] = None):
+        """``/recordings/batch`` and ``/recordings/query``: created, then failed at once."""
+        if task_id is not None:
+            self._task(task_id)
+        recording = yield self._create_recording(recording_id, kind)
+        failed = yield self._recording_done(recording, None, BATCH_UNSUPPORTED)
+        return failed
+
+    def _stream_recorded(self, recording: Recording, writer, error: Optional[str]):
+        self._recorders.pop(recording.id, None)
+        if error is not None:
+            writer.abort()
+            return self._recording_done(recording, None, error)
+        d = self._off_reactor(writer.finish)
+        d.addCallbacks(lambda size: self._recording_done(recording, size, None),
+                       lambda f: self._recording_done(recording, None, f.getErrorMessage()))
+        return d
+
+    def _recording_done(self, recording: Recording, size, error: Optional[str]):
+        recording.status = FAILED if error else FINISHED
+        recording.error = error or ""
+        recording.date = self.now_ns()
+        recording.progress = 1.0
+        recording.size = size or 0
+        if error:
+            self.log.error("recording {id} failed: {error}", id=recording.id, error=error)
+        else:
+            self.log.info("recording {id} finished: {size} bytes", id=recording.id, size=size)
+        d = self.recordings.replace(recording)
+        d.addErrback(lambda f: self.log.failure("cannot save recording {id}", f, id=recording.id))
+        return d.addCallback(lambda _: recording)
+
+    def _off_reactor(self, function):
+        if self._pool is not None:
+            return threads.deferToThreadPool(self._reactor, self._pool, function)
+        return defer.maybeDeferred(function)
+
+    @defer.inlineCallbacks
+    def delete_recording(self, recording_id: str):
+        """Deleting a recording stops its recorder and every replay reading it."""
+        recording = self.recordings.get(recording_id)
+        if recording is None:
+            return
+        recorder = self._recorders.pop(recording_id, None)
+        if recorder is not None:
+            recorder.cancel()
+        for run in list(self._running.values()):
+            if run.recording_path == recording.path:
+                run.cancel(f"running replay: recording {recording_id} was deleted")
+        yield self.recordings.delete(recording_id)
+        try:
+            os.remove(recording.path)
+        except FileNotFoundError:
+            pass
+        self.log.info("recording {id} deleted", id=recording_id)
+
+    # ---------------------------------------------------------- replays
+
+    @defer.inlineCallbacks
+    def _create_replay(self, replay: Replay) -> Replay:
+        created = yield self.replays.create(replay)
+        if not created:
+            raise ReplayError(400, "replay already exists")
+        return replay
+
+    @defer.inlineCallbacks
+    def replay(self, replay_id: str, task_id: str, recording_id: str, clock: str,
+               recording_time: bool):
+        """Start replaying ``recording_id`` to ``task_id``; fires with the running Replay."""
+        task = self._task(task_id, "task load: ")
+        recording = self.recordings.get(recording_id)
+        if recording is None:
+            raise ReplayError(404, "recording not found: no recording exists")
+        replay = yield self._create_replay(Replay(
+            id=replay_id, task=task_id, recording=recording_id, recording_time=recording_time,
+            clock=clock, date=self.now_ns()))
+        if task.type != STREAM or recording.type != STREAM:
+            yield self._replay_done(replay, None, BATCH_UNSUPPORTED if BATCH in (
+                task.type, recording.type) else "running replay: recording type mismatch")
+            return replay
+        try:
+            compiled = yield self._compile(task, "task start: ")
+        except ReplayError as e:
+            yield self._replay_done(replay, None, e.message)
+            return replay
+        try:
+            run = StreamReplay(replay.id, task, compiled, recording.path, self._reactor,
+                               self._runner.master.services, clock == records.REAL,
+                               recording_time, lambda r, error: self._replay_done(replay, r, error))
+        except Exception as e:
+            yield self._replay_done(replay, None, f"task start: {e}")
+            return replay
+        self._running[replay.id] = run
+        self.log.info("replay {id} of recording {recording} to task {task} started",
+                      id=replay.id, recording=recording_id, task=task_id)
+        run.start()
+        return replay
+
+    @defer.inlineCallbacks
+    def replay_unsupported(self, replay_id: str, task_id: str, clock: str,
+                           recording_time: bool):
+        """``/replays/batch`` and ``/replays/query``: created, then failed at once."""
+        self._task(task_id, "task load: ")
+        replay = yield self._create_replay(Replay(
+            id=replay_id, task=task_id, recording_time=recording_time, clock=clock,
+            date=self.now_ns()))
+        yield self._replay_done(replay, None, BATCH_UNSUPPORTED)
+        return replay
+
+    def _replay_done(self, replay: Replay, run: Optional[StreamReplay], error: Optional[str]):
+        self._running.pop(replay.id, None)
+        replay.status = FAILED if error else FINISHED
+        replay.error = error or ""
+        replay.progress = 1.0
+        replay.date = self.now_ns()
+        if run is not None and error is None:
+            replay.stats = run.stats
+            self._outputs[replay.id] = (run.task_id, run.outputs)
+            while len(self._outputs) > KEPT_OUTPUTS:
+                self._outputs.popitem(last=False)
+        if error:
+            self.log.error("replay {id} failed: {error}", id=replay.id, error=error)
+        else:
+            self.log.info("replay {id} finished", id=replay.id)
+        d = self.replays.replace(replay)
+        d.addErrback(lambda f: self.log.failure("cannot save replay {id}", f, id=replay.id))
+        return d
+
+    @defer.inlineCallbacks
+    def delete_replay(self, replay_id: str):
+        """A running replay is stopped (Kapacitor leaves it running)."""
+        run = self._running.pop(replay_id, None)
+        if run is not None:
+            run.cancel()
+        self._outputs.pop(replay_id, None)
+        yield self.replays.delete(replay_id)
+
+    # ----------------------------------------------- the task API's view
+
+    def running_replay(self, replay_id: str) -> Optional[StreamReplay]:
+        return self._running.get(replay_id)
+
+    def output(self, task_id: str, endpoint: str, replay_id: str = ""):
+        """An httpOut result of a replay of ``task_id``: ``replay_id``'s (running or
+        finished), else that of a running replay of the task; ``None`` when none."""
+        if replay_id:
+            run = self._running.get(replay_id)
+            if run is not None and run.task_id == task_id:
+                node = run.execution.outputs.get(endpoint)
+                return None if node is None else node.result()
+            kept = self._outputs.get(replay_id)
+            if kept is not None and kept[0] == task_id:
+                return kept[1].get(endpoint)
+            return None
+        for run in self._running.values():
+            if run.task_id == task_id and endpoint in run.execution.outputs:
+                return run.execution.outputs[endpoint].result()
+        return None
+
+
+class ReplayServiceRunner(Service):
+    """Opens the service at start-up; stops recorders and replays at shutdown."""
+
+    name = "replay"
+
+    def __init__(self, service: ReplayService):
+        self.service = service
+
+    def startService(self):
+        super().startService()
+        self.service.open().addErrback(
+            lambda f: self.service.log.failure("opening recordings and replays failed", f))
+
+    def stopService(self):
+        super().stopService()
+        self.service.close()
