@@ -410,3 +410,32 @@ def test_trailing_data_after_a_json_file_value_is_an_error(h, load_dir):
     assert load_error(h, load_dir).startswith(
         f'failed to load tasks: failed to load file {path}: failed to unmarshal json task '
         f'vars file "{path}": Extra data')
+
+
+def test_handler_files_define_and_replace_handlers_in_the_alert_service(h, load_dir):
+    from kapacitord_tw.alerts.files import LoadedHandlers
+
+    registry = LoadedHandlers(h.app.alerts)
+    put(load_dir, "handlers/example.json",
+        {"topic": "cpu", "id": "example", "kind": "log", "options": {"path": "/tmp/a.log"}})
+    run_load(h, load_dir, registry)
+    shown = h.get("/kapacitor/v1/alerts/topics/cpu/handlers/example").json()
+    assert (shown["kind"], shown["options"]) == ("log", {"path": "/tmp/a.log"})
+    put(load_dir, "handlers/example.json",
+        {"topic": "cpu", "id": "example", "kind": "log", "options": {"path": "/tmp/b.log"}})
+    run_load(h, load_dir, registry)
+    shown = h.get("/kapacitor/v1/alerts/topics/cpu/handlers/example").json()
+    assert shown["options"] == {"path": "/tmp/b.log"}
+    (load_dir / "handlers" / "example.json").unlink()
+    run_load(h, load_dir, registry)
+    assert h.get("/kapacitor/v1/alerts/topics/cpu/handlers/example").code == 404
+
+
+def test_a_handler_file_of_an_unknown_kind_stops_the_pass_naming_the_file(h, load_dir):
+    from kapacitord_tw.alerts.files import LoadedHandlers
+
+    path = put(load_dir, "handlers/bad.json", {"topic": "cpu", "id": "bad", "kind": "nosuch"})
+    with pytest.raises(LoadError) as err:
+        run_load(h, load_dir, LoadedHandlers(h.app.alerts))
+    assert str(err.value).startswith(f"failed to load file {path}: ")
+    assert "nosuch" in str(err.value)
