@@ -26,6 +26,9 @@ FAST, REAL = "fast", "real"
 RECORDING_FIELDS = ("link", "id", "type", "size", "date", "error", "status", "progress")
 REPLAY_FIELDS = ("link", "id", "recording", "task", "recording-time", "clock", "date",
                  "error", "status", "progress")
+#: ``client.Replay``'s struct order (the single object's JSON).
+_REPLAY_JSON_ORDER = ("link", "id", "task", "recording", "recording-time", "clock", "date",
+                      "error", "status", "progress")
 
 #: An id may be at most this long (bytes of UTF-8): it names a file.
 MAX_ID_BYTES = 200
@@ -106,7 +109,7 @@ class Replay:
         return getattr(self, name)
 
     def to_json(self) -> dict:
-        view = {name: self.field(name) for name in REPLAY_FIELDS}
+        view = {name: self.field(name) for name in _REPLAY_JSON_ORDER}
         # ExecutionStats' maps are omitempty: only a finished replay shows them.
         view["stats"] = dict(self.stats or {}) if self.status == FINISHED else {}
         return view
