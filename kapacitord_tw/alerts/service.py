@@ -275,6 +275,21 @@ class AlertService:
         self.log.info("topic {topic} deleted", topic=topic_id)
         return defer.gatherResults(deletes, consumeErrors=True).addCallback(lambda _: None)
 
+    def delete_task_topics(self, master_id: str, task_id: str) -> defer.Deferred:
+        """A deleted task's anonymous topics (``<master>:<task>:<node>``) go with it,
+        as Kapacitor's delete hook removes them."""
+        prefix = f"{master_id}:{task_id}:"
+        ids = {t for t in list(self._topics) + list(self._closed) if t.startswith(prefix)}
+        for key in self._store.keys(TOPIC_EVENTS):
+            try:
+                topic_id = json.loads(key)[0]
+            except (ValueError, TypeError, IndexError, KeyError):
+                topic_id = None
+            if isinstance(topic_id, str) and topic_id.startswith(prefix):
+                ids.add(topic_id)
+        return defer.gatherResults([self.delete_topic(t) for t in sorted(ids)],
+                                   consumeErrors=True).addCallback(lambda _: None)
+
     # ------------------------------------------------------------ handler specs (API)
 
     def handler_spec(self, topic_id: str, handler_id: str) -> Optional[HandlerSpec]:

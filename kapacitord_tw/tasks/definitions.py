@@ -319,6 +319,7 @@ class Definitions:
         except StoreError as e:
             raise DefinitionError(500, str(e)) from None
         self.log.info("task {task} deleted", task=task_id)
+        yield self._runner.forget(task_id)
         return True
 
     # ------------------------------------------------------------ templates

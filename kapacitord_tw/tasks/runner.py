@@ -56,6 +56,16 @@ class TaskRunner:
     def stop(self, task_id: str) -> None:
         self.master.stop_task(task_id)
 
+    def forget(self, task_id: str):
+        """A task was deleted: its anonymous alert topics go too (errors are logged)."""
+        services = self.master.services
+        delete = getattr(services.topics, "delete_task_topics", None)
+        if delete is None:
+            return defer.succeed(None)
+        return delete(services.master_id, task_id).addErrback(
+            lambda f: self.log.failure("deleting the alert topics of task {task}", f,
+                                       task=task_id))
+
     @defer.inlineCallbacks
     def retarget(self, old: Template, new: Template):
         """Point the tasks of template ``old`` at ``new``, restarting enabled ones.

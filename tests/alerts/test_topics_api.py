@@ -280,3 +280,27 @@ def test_events_of_an_unknown_topic_are_404_not_500(h):
     reply = h.get(TOPICS + "/nope/events")
     assert (reply.code, reply.body) == (404, err_body(
         'failed to get topic events: unknown topic "nope"', True))
+
+
+def test_deleting_a_task_deletes_its_anonymous_topics(tmp_path):
+    """Kapacitor's delete hook: ``main:<task>:<node>`` goes with the task; named topics stay."""
+    import time as _time
+
+    from tests.engine.conformance import make_harness, pin_utc
+    from tests.http.harness import V1
+
+    pin_utc()
+    h = make_harness(tmp_path)
+    log = tmp_path / "a.log"
+    script = ("stream|from().measurement('cpu')|alert().crit(lambda: \"v\" > 1)"
+              ".topic('cpu').log('%s')" % log)
+    assert h.post(V1 + "/tasks", {"id": "t", "type": "stream", "script": script,
+                                  "dbrps": [{"db": "db", "rp": "rp"}],
+                                  "status": "enabled"}).code == 200
+    assert h.post(V1 + "/write?db=db&rp=rp", "cpu v=5 %d" % _time.time_ns()).code == 204
+    h.app.engine.flush()
+    ids = [t["id"] for t in h.get(V1 + "/alerts/topics").json()["topics"]]
+    assert ids == ["cpu", "main:t:alert2"]
+    assert h.delete(V1 + "/tasks/t").code == 204
+    assert [t["id"] for t in h.get(V1 + "/alerts/topics").json()["topics"]] == ["cpu"]
+    assert not [k for k in h.store.keys("alert-topic-events") if "main:t:" in k]
