@@ -176,13 +176,13 @@ def test_access_log_redacts_the_password_query_value(setup):
 
 
 def test_unknown_keys_and_variables_are_warned_about_in_the_log(setup):
-    path, port = setup(auth=False, extra='[replay]\n  dir = "/r"\n[storage]\n  boltdbb = "/t"\n')
+    path, port = setup(auth=False, extra='[kafka]\n  enabled = true\n[storage]\n  boltdbb = "/t"\n')
     daemon = Daemon(path, port, env={"KAPACITOR_HTTP_BIND_ADRESS": ":1"})
     with daemon:
         assert daemon.stop() == 0
     log = daemon.output()
     assert "unknown configuration key [storage] boltdbb ignored" in log
-    assert "configuration section [replay] is not supported" in log
+    assert "configuration section [kafka] is not supported" in log
     assert "environment variable KAPACITOR_HTTP_BIND_ADRESS ignored" in log
     assert "lvl=warn" in log
 
