@@ -19,6 +19,7 @@ Per task, points are processed in the order they were written.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import deque
 from typing import Deque, Dict, List, Optional, Tuple
@@ -34,6 +35,27 @@ _perf = time.perf_counter
 #: series (messages are never changed once emitted, so sharing is safe and
 #: a buffered point does not carry its own copy); emptied past the bound.
 TAG_DICT_CACHE_LIMIT = 100_000
+
+#: Cyclic-GC thresholds once tasks run.  With Python's defaults (700, 10, 10)
+#: a busy write path spent about a quarter of its time in the collector and a
+#: full collection over the windows' buffered points held the reactor for
+#: 0.5-1 s (measured in-process, 60 bodies of 5,000 points).  Points are
+#: freed by reference counting; the collector is only for the rare cycle.
+GC_THRESHOLDS = (50_000, 50, 10)
+_gc_tuned = False
+
+
+def _tune_gc() -> None:
+    """Once per process: fewer, cheaper collections, and objects that exist
+    before the first task (modules, users, compiled scripts) moved out of
+    the collector's way (``gc.freeze``)."""
+    global _gc_tuned
+    if _gc_tuned:
+        return
+    _gc_tuned = True
+    gc.freeze()
+    if gc.get_threshold()[0] < GC_THRESHOLDS[0]:
+        gc.set_threshold(*GC_THRESHOLDS)
 
 
 class _Route:
@@ -74,6 +96,7 @@ class Engine:
     # ------------------------------------------------------------ tasks
 
     def add_task(self, execution) -> None:
+        _tune_gc()
         self._tasks[execution.id] = execution
         self._rebuild()
 
