@@ -13,7 +13,9 @@ A query that fails (refused statement, unreachable or wrong-password
 InfluxDB) is counted in ``query_errors``, logged, and becomes the task's
 ``error`` as ``GET /tasks/<id>`` shows it; the task keeps running and the
 next tick tries again.  At most one query of a node is in flight.
-``.cron()`` is not supported yet (the node refuses to start, saying so).
+With ``.cron('…')`` (Kapacitor's cronexpr syntax, :mod:`..cron`) the
+query runs at each fire time of the expression instead, in the local zone,
+and the window ends at that fire time (minus ``.offset()``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import List, Optional
 from twisted.internet import defer
 from twisted.internet.task import LoopingCall
 
+from kapacitord_tw.engine import cron as _cron
 from kapacitord_tw.engine.messages import Batch, BatchPoint, go_truncate
 from kapacitord_tw.engine.node import Node, NodeError, duration_ns, node_type, prop
 from kapacitord_tw.influxdb.influxql import quote_ident
@@ -98,7 +101,10 @@ def build_query(select: str, start: int, stop: int, dimensions, fill) -> str:
     return text
 
 
-def series_to_batches(results, by_name: bool, tmax: int) -> List[Batch]:
+def series_to_batches(results, by_name: bool, tmax: int, by_time: bool = False) -> List[Batch]:
+    """One Batch per series, as Kapacitor's ``ResultToBufferedBatches``: every
+    number is a float64 (Go decodes them as ``json.Number``), and a batch of a
+    query grouped by time ends at its last point, any other at ``tmax``."""
     batches = []
     total = 0
     for result in results:
@@ -113,13 +119,16 @@ def series_to_batches(results, by_name: bool, tmax: int) -> List[Batch]:
                     if col == "time":
                         when = int(value)
                     elif value is not None:
+                        if type(value) is int:
+                            value = float(value)
                         fields[col] = value
                 if fields:
                     points.append(BatchPoint(when, fields, tags))
             total += len(points)
             if total > MAX_POINTS_PER_QUERY:
                 raise NodeError(f"query returned more than {MAX_POINTS_PER_QUERY} points")
-            batches.append(Batch(series.get("name", ""), tags, by_name, tmax, points))
+            end = max(p.time for p in points) if by_time and points else tmax
+            batches.append(Batch(series.get("name", ""), tags, by_name, end, points))
     return batches
 
 
@@ -144,9 +153,18 @@ class QueryNode(Node):
         self.dimensions = list(self.props.get("Dimensions") or [])
         self.by_name = bool(prop(self, "GroupByMeasurementFlag", False))
         self.fill = self.props.get("Fill")
+        self.by_time = any(hasattr(d, "length") for d in self.dimensions)
+        self.schedule: Optional[_cron.CronExpression] = None
+        if self.every and self.cron:
+            raise NodeError("must not set both 'every' and 'cron' properties")
         if self.cron:
-            raise NodeError("cron schedules are not supported by kapacitord-tw yet; use .every()")
-        if self.every <= 0:
+            try:
+                self.schedule = _cron.parse(self.cron)
+            except _cron.CronError as e:
+                raise NodeError(str(e)) from None
+        elif self.every < 0:
+            raise NodeError("'every' duration must must non-negative")
+        elif self.every == 0:
             raise NodeError("must define one of 'every' or 'cron'")
         build_query(self.query, 0, 1, self.dimensions, self.fill)  # refuse a bad shape now
         service = getattr(task.services, "influxdb", None)
@@ -160,35 +178,60 @@ class QueryNode(Node):
         self.counters.setdefault("batches_queried", 0)
         self.counters.setdefault("points_queried", 0)
         self._timer: Optional[LoopingCall] = None
+        self._cron_call = None
         self._running: Optional[defer.Deferred] = None
 
     def start(self) -> None:
         errors = getattr(self.task.services, "task_errors", None)
         if errors is not None:
             errors.clear(self.task.id)
+        if self.schedule is not None:
+            self._schedule_next(self.task.clock.seconds())
+            return
         self._timer = LoopingCall(self.tick)
         self._timer.clock = self.task.clock
         self._timer.start(self.every / 1e9, now=False)
 
+    def _schedule_next(self, after: float) -> None:
+        """Arm the call for the expression's next fire time (none after 2099: stop)."""
+        when = self.schedule.next(after)
+        if when is None or self.task.stopped:
+            self._cron_call = None
+            return
+        clock = self.task.clock
+        self._cron_call = clock.callLater(max(0.0, when - clock.seconds()), self._fire, when)
+
+    def _fire(self, when: float) -> None:
+        self._cron_call = None
+        self.tick(int(round(when * 1e9)))
+        self._schedule_next(max(when, self.task.clock.seconds()))
+
     def stop(self) -> None:
+        if self._cron_call is not None and self._cron_call.active():
+            self._cron_call.cancel()
+        self._cron_call = None
         if self._timer is not None and self._timer.running:
             self._timer.stop()
         if self._running is not None and not self._running.called:
             self._running.cancel()
 
     def window(self, now_ns: int):
-        stop = go_truncate(now_ns, self.every) if self.align else now_ns
+        aligned = self.align and self.schedule is None
+        stop = go_truncate(now_ns, self.every) if aligned else now_ns
         stop -= self.offset
         return stop - self.period, stop
 
-    def tick(self) -> Optional[defer.Deferred]:
-        """Run one query (skipped while the previous one is still running)."""
+    def tick(self, now_ns: Optional[int] = None) -> Optional[defer.Deferred]:
+        """Run one query (skipped while the previous one is still running);
+        ``now_ns``: the fire time (default: the clock's now)."""
         if self._running is not None or self.task.stopped:
             return None
-        start, stop = self.window(int(self.task.clock.seconds() * 1e9))
+        if now_ns is None:
+            now_ns = int(self.task.clock.seconds() * 1e9)
+        start, stop = self.window(now_ns)
         statement = build_query(self.query, start, stop, self.dimensions, self.fill)
         d = self._running = self.cluster.client.query(statement)
-        d.addCallback(series_to_batches, self.by_name, stop)
+        d.addCallback(series_to_batches, self.by_name, stop, self.by_time)
         d.addCallbacks(self._emit, self._failed)
         d.addBoth(self._finished)
         return d
