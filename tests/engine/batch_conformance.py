@@ -22,9 +22,9 @@ engine :class:`TaskExecution` on a ``Clock``, and hands each recorded batch to
 the query node's children (:func:`replay_batches`, ordered by the time the
 Go replay clock would release them), then ends the stream as ``tm.Drain``
 does and reads the httpOut node's result.  The query nodes are built against
-the module's private influxd (their schedule is never started, as in Go); the
-real query path against influxd is covered by ``test_batch_query_e2e.py``-style
-tests in ``tests/influxdb`` and by this module's influxd cases.
+the module's private influxd as their cluster (one per module), but their
+schedule is never started, as in Go: the real query path against influxd is
+covered by ``tests/influxdb/test_batch_and_out_e2e.py``, not by these cases.
 """
 
 from __future__ import annotations
