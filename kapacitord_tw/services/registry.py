@@ -120,10 +120,13 @@ class NotificationServices:
             for entry in entries:
                 out.append(self.handler(spec.name, spec.from_property(entry), topic=topic,
                                         decoded=True))
-            if spec.section in _GLOBAL and not entries:
+            if spec.section in _GLOBAL:
                 cfg = self._global_config(spec.section)
                 if cfg is not None and getattr(cfg, "global_", False):
-                    out.append(self.handler(spec.name, {}, topic=topic, decoded=True))
+                    if not entries:
+                        out.append(self.handler(spec.name, {}, topic=topic, decoded=True))
+                    # As in Kapacitor, a global service's state-changes-only applies to
+                    # every alert node, whether it also names the service or not.
                     if getattr(cfg, "state_changes_only", False) and node is not None:
                         node.state_changes_only = True
         return out
