@@ -61,6 +61,15 @@ def test_global_service_adds_a_handler_and_state_changes_only():
     assert node.state_changes_only is True
 
 
+def test_global_state_changes_only_also_applies_to_a_node_naming_the_service():
+    task, node = _setup(slack=(cs.SlackConfig(enabled=True, default=True, url="http://x",
+                                              global_=True, state_changes_only=True),))
+    handlers = build_handlers(_alert_props("stream|from()|alert().slack().channel('#a')"),
+                              task, node)
+    assert [h.kind for h in handlers] == ["slack"]
+    assert node.state_changes_only is True
+
+
 def test_without_notifications_only_engine_handlers_are_built():
     task = types.SimpleNamespace(id="t", master_id="main", services=EngineServices())
     node = types.SimpleNamespace(name="alert2", state_changes_only=False)
