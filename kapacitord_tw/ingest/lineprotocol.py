@@ -149,6 +149,29 @@ def parse_points(
     :class:`FieldDecodeError` only for the pathological case it describes,
     and only when no line has a syntax error.
     """
+    steps = parse_steps(body, precision, now_ns, database, retention_policy,
+                        allow_unsigned=allow_unsigned)
+    try:
+        while True:
+            next(steps)
+    except StopIteration as done:
+        return done.value
+
+
+def parse_steps(
+    body: bytes,
+    precision: str,
+    now_ns: int,
+    database: str = "",
+    retention_policy: str = "",
+    *,
+    allow_unsigned: bool = False,
+    step_lines: int = 0,
+):
+    """:func:`parse_points` as a generator that yields ``None`` after every
+    ``step_lines`` lines (never when 0) and returns the points, so a large
+    body can be parsed in slices on the reactor (``task.cooperate``)
+    instead of in a thread that would fight the reactor for the GIL."""
     mult = _PRECISION_NS.get(precision, 1)
     default_time = now_ns - now_ns % mult
     text = body.decode("latin-1")
@@ -157,7 +180,13 @@ def parse_points(
     points: list[Point] = []
     failures: list[bytes] = []
     decode_failure: tuple[int, str] | None = None
+    countdown = step_lines
     for block in _split_lines(text):
+        if countdown:
+            countdown -= 1
+            if not countdown:
+                countdown = step_lines
+                yield None
         line = block.lstrip(" \t\x00")
         if not line or line[0] == "#":
             continue
