@@ -91,6 +91,7 @@ class HTTPPostNode(Node):
         self.client = getattr(task.services, "http_client", None)
         self._stopped = False
         self._requests: set = set()
+        self._tail = None
 
     # ------------------------------------------------------------ messages
 
@@ -110,10 +111,26 @@ class HTTPPostNode(Node):
             raise NodeError(f"failed to POST data: failed to execute url template: {e}") from None
         body = json_dumps({"series": [row]}, newline=True)
         self.pending += 1
-        d = defer.ensureDeferred(self._request(url, body))
-        d.addTimeout(self.timeout, self._reactor())
-        d.addErrback(self._failed)
-        self._requests.add(d)
+        # One request at a time, in message order, as Kapacitor's node posts
+        # synchronously: a receiver sees the data in the order it was written.
+        d = defer.Deferred()
+        previous, self._tail = self._tail, d
+
+        def start(_=None):
+            if self._stopped:
+                d.errback(defer.CancelledError())
+                return
+            request = defer.ensureDeferred(self._request(url, body))
+            request.addTimeout(self.timeout, self._reactor())
+            request.addErrback(self._failed)
+            self._requests.add(request)
+            request.addBoth(lambda code: (self._requests.discard(request), code)[1])
+            request.addBoth(d.callback)
+
+        if previous is None:
+            start()
+        else:
+            previous.addBoth(start)
         if not self.code_field:
             d.addBoth(self._finished, d, None)
             return msg
@@ -174,7 +191,6 @@ class HTTPPostNode(Node):
 
     def _finished(self, result, d, entry) -> None:
         self.pending -= 1
-        self._requests.discard(d)
         code = result if isinstance(result, int) else 0
         if entry is None or self._stopped:
             return None
