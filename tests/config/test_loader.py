@@ -318,9 +318,9 @@ bogus = 1
   bind = ":1"
 [auth]
   bcrypt = 4
-[[influxdb]]
+[[scraper]]
   enabled = true
-[[influxdb]]
+[[scraper]]
   enabled = false
 [madeup]
   x = 1
@@ -330,7 +330,7 @@ bogus = 1
         "unknown configuration key bogus ignored",
         "unknown configuration key [http] bind ignored",
         "unknown configuration key [auth] bcrypt ignored",
-        "configuration section [influxdb] is not supported by kapacitord-tw and is ignored",
+        "configuration section [scraper] is not supported by kapacitord-tw and is ignored",
         "unknown configuration section [madeup] ignored",
     ])
     assert loaded.config.auth.bcrypt_cost == 0
