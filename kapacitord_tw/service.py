@@ -28,6 +28,7 @@ from kapacitord_tw.auth.workers import bcrypt_workers, compile_workers as tick_w
 from kapacitord_tw.auth.subscriptions import OpenSubscriptions, SubscriptionTokens
 from kapacitord_tw.config.influxdb import validate_list as validate_influxdb
 from kapacitord_tw.alerts.files import LoadedHandlers
+from kapacitord_tw.alerts.kinds import default_kinds
 from kapacitord_tw.config.model import Config
 from kapacitord_tw.influxdb.service import InfluxDBService
 from kapacitord_tw.configapi import ConfigAPI, ServiceConfigs
@@ -167,11 +168,14 @@ def build_app(
     routes = RouteTable()
     ids = load_ids(config.data_dir)
     bus = PointBus()
-    alerts = AlertService(store, reactor, persist_topics=config.alert.persist_topics,
-                          buffer_length=config.alert.topic_buffer_length)
     service_configs = ServiceConfigs.from_config(config, store)
     notifications = NotificationServices(service_configs.current, reactor=reactor)
-    notifications.register_kinds(alerts.kinds)
+    # Every handler kind is known before the stored topic handlers are loaded.
+    kinds = default_kinds()
+    notifications.register_kinds(kinds)
+    alerts = AlertService(store, reactor, kinds=kinds,
+                          persist_topics=config.alert.persist_topics,
+                          buffer_length=config.alert.topic_buffer_length)
     service_tests = ServiceTests()
     register_notifications(service_tests, notifications)
     influxdb = build_influxdb(config, reactor, ids, userdb)
