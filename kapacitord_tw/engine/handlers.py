@@ -24,6 +24,7 @@ from twisted.internet import defer, error, protocol
 from twisted.internet.endpoints import HostnameEndpoint
 from twisted.logger import Logger
 
+from kapacitord_tw.httpclient import quiet_pool
 from kapacitord_tw.engine.alertdata import AlertData
 from kapacitord_tw.engine.gotemplate import JSON_FUNCS, TemplateError, parse
 
@@ -234,8 +235,8 @@ def _default_client():
     """A treq client without keep-alive: one connection per alert, nothing left open."""
     from treq.client import HTTPClient
     from twisted.internet import reactor
-    from twisted.web.client import Agent, HTTPConnectionPool
-    return HTTPClient(Agent(reactor, pool=HTTPConnectionPool(reactor, persistent=False)))
+    from twisted.web.client import Agent
+    return HTTPClient(Agent(reactor, pool=quiet_pool(reactor, persistent=False)))
 
 
 def _canonical_header(key: str) -> str:

@@ -18,7 +18,9 @@ from urllib.parse import urlencode, urlsplit
 
 from twisted.internet import defer, error as net_error
 from twisted.logger import Logger
-from twisted.web.client import Agent, HTTPConnectionPool, ResponseFailed
+from twisted.web.client import Agent, ResponseFailed
+
+from kapacitord_tw.httpclient import quiet_pool
 
 #: ``timeout = 0`` means "no timeout" upstream; a hung InfluxDB must still
 #: not hold a sync or a batch query for ever, so 0 means this many seconds.
@@ -91,7 +93,7 @@ class InfluxDBClient:
         self._current = 0
         self._timeout = config.timeout / 1e9 if config.timeout > 0 else NO_TIMEOUT_CAP
         if http_client is None:
-            self._pool = HTTPConnectionPool(reactor, persistent=True)
+            self._pool = quiet_pool(reactor, persistent=True)
             self._pool.maxPersistentPerHost = 8
             self._pool.retryAutomatically = False
             https = any(urlsplit(u).scheme == "https" for u in self._urls)
