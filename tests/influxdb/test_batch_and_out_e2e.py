@@ -140,7 +140,13 @@ stream
     status, _h, data = d.request("POST", "/write?db=telegraf&rp=autogen&precision=s", body.encode())
     assert status == 204, data
     # Two points fill the buffer and are written at once; the third waits.
-    rows = _wait(lambda: influx.series("SELECT * FROM cpu_copy", "copied"))
+    def copied():
+        try:
+            return influx.series("SELECT * FROM cpu_copy", "copied")
+        except RuntimeError:  # the database is being created
+            return None
+
+    rows = _wait(copied)
     assert rows[0]["columns"] == ["time", "host", "kapacitor", "usage_idle"]
     assert len(rows[0]["values"]) == 2
     assert d.stop() == 0  # shutdown flushes the rest

@@ -16,7 +16,7 @@ dropped and counted as errors).
 from __future__ import annotations
 
 import math
-from typing import List
+from typing import List, Optional
 
 from twisted.internet import defer
 from twisted.internet.task import LoopingCall
@@ -95,6 +95,7 @@ class InfluxDBOutNode(Node):
         self._buffered = 0
         self._in_flight: List[defer.Deferred] = []
         self._timer = None
+        self._creating: Optional[defer.Deferred] = None
 
     # ------------------------------------------------------------ life
 
@@ -103,6 +104,8 @@ class InfluxDBOutNode(Node):
             d = self.cluster.client.query(f"CREATE DATABASE {quote_ident(self.database)}")
             d.addErrback(lambda f: self.error(f"failed to create database {self.database!r}: "
                                               f"{f.getErrorMessage()}"))
+            # Writes wait for the database to exist.
+            self._creating = d
         self._timer = LoopingCall(self.flush)
         self._timer.clock = self.task.clock
         self._timer.start(self.flush_interval / 1e9, now=False)
@@ -156,11 +159,25 @@ class InfluxDBOutNode(Node):
         buffer, self._buffer, self._buffered = self._buffer, {}, 0
         for (db, rp), lines in buffer.items():
             body = ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
-            d = self.cluster.client.write(db, rp, body, self.precision, self.consistency)
+            d = self._write(db, rp, body)
             self._in_flight.append(d)
             d.addCallbacks(self._written, self._failed, callbackArgs=(len(lines),),
                            errbackArgs=(len(lines), db))
             d.addBoth(self._done, d)
+
+    def _write(self, db: str, rp: str, body: bytes) -> defer.Deferred:
+        creating = self._creating
+        if creating is None or creating.called:
+            return self.cluster.client.write(db, rp, body, self.precision, self.consistency)
+        d = defer.Deferred()
+
+        def created(result):
+            self.cluster.client.write(db, rp, body, self.precision,
+                                      self.consistency).chainDeferred(d)
+            return result
+
+        creating.addBoth(created)
+        return d
 
     def _written(self, _result, count: int) -> None:
         self.counters["points_written"] += count
