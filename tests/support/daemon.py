@@ -87,6 +87,8 @@ class Daemon:
         return cmd + self.args
 
     def start(self, timeout: float = 15.0) -> "Daemon":
+        if getattr(self, "proc", None) is not None and self.proc.poll() is None:
+            return self  # already running (``with Daemon(...).start() as d``)
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.command(), env=self.env, cwd=self.cwd,
                                      stdout=self._log, stderr=subprocess.STDOUT)
