@@ -886,3 +886,35 @@ def parse_time(s: str) -> int:
     delta = naive - _EPOCH
     secs = delta.days * 86400 + delta.seconds - offset
     return secs * SECOND + nanos
+
+
+# ---------------------------------------------------------------------------
+# Decoded JSON values as Go's encoding/json and reflect name them
+
+
+def json_go_type(value) -> str:
+    """``%T`` of a JSON value decoded into ``interface{}`` (numbers are float64)."""
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "float64"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "[]interface {}"
+    return "map[string]interface {}"
+
+
+def json_kind(value) -> str:
+    """The JSON kind an ``encoding/json`` unmarshal error names (``number``, ``array`` …)."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"

@@ -13,26 +13,15 @@ from __future__ import annotations
 import math
 from typing import Callable, Dict, Mapping, Optional
 
-from kapacitord_tw.gocompat import format_float_v
+from kapacitord_tw.gocompat import format_float_v, json_go_type
 
 
 class OptionsError(ValueError):
     """Options that do not decode into the kind's config (Kapacitor's text)."""
 
 
-def go_kind(value) -> str:
-    """The Go type a JSON value decodes to inside ``map[string]interface{}``."""
-    if value is None:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "float64"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "[]interface {}"
-    return "map[string]interface {}"
+#: The Go type a JSON value decodes to inside ``map[string]interface{}``.
+go_kind = json_go_type
 
 
 def _reflect_kind(value) -> str:

@@ -19,6 +19,7 @@ from klein import Klein
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from kapacitord_tw.gocompat import json_go_type, json_kind
 from kapacitord_tw import gocompat
 from kapacitord_tw.config import servicevalues as values
 from kapacitord_tw.config.services import SERVICE_SECTIONS
@@ -80,39 +81,15 @@ def _encoder(request, obj) -> bytes:
 
 # ----------------------------------------------------------- update body
 
-def _go_type(value) -> str:
-    """``%T`` of a decoded JSON value."""
-    if value is None:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "float64"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "[]interface {}"
-    return "map[string]interface {}"
 
 
-def _json_kind(value) -> str:
-    """The JSON kind Go names in an unmarshal error."""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _a_map(field: str):
     def check(value):
         if not isinstance(value, dict):
             raise jsonbody.BodyError(
-                f"json: cannot unmarshal {_json_kind(value)} into Go struct field "
+                f"json: cannot unmarshal {json_kind(value)} into Go struct field "
                 f"updateAction.{field} of type map[string]interface {{}}")
         return value
     return check
@@ -122,12 +99,12 @@ def _strings(field: str):
     def check(value):
         if not isinstance(value, list):
             raise jsonbody.BodyError(
-                f"json: cannot unmarshal {_json_kind(value)} into Go struct field "
+                f"json: cannot unmarshal {json_kind(value)} into Go struct field "
                 f"updateAction.{field} of type []string")
         for item in value:
             if not isinstance(item, str):
                 raise jsonbody.BodyError(
-                    f"json: cannot unmarshal {_json_kind(item)} into Go struct field "
+                    f"json: cannot unmarshal {json_kind(item)} into Go struct field "
                     f"updateAction.{field} of type string")
         return value
     return check
@@ -278,7 +255,7 @@ class ConfigAPI(Area):
                 raise _Invalid(f"missing key {gocompat.go_quote(key)} in \"add\" map")
             if not isinstance(adding[key], str):
                 raise _Invalid(f"expected {gocompat.go_quote(key)} key to be a string, "
-                               f"got {_go_type(adding[key])}")
+                               f"got {json_go_type(adding[key])}")
             element = adding[key]
         oid = override_id(section, element)
         existing = store.get(oid)

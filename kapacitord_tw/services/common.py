@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 
+from kapacitord_tw.gocompat import json_kind
 from kapacitord_tw.engine.alertdata import Level
 from kapacitord_tw.services.base import ServiceError
 
@@ -142,7 +143,7 @@ def list_option(name: str, value) -> list:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ServiceError(f"json: cannot unmarshal {_json_kind(value)} into Go struct field "
+        raise ServiceError(f"json: cannot unmarshal {json_kind(value)} into Go struct field "
                            f"testOptions.{name} of type []string")
     return value
 
@@ -152,18 +153,8 @@ def map_option(name: str, value) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ServiceError(f"json: cannot unmarshal {_json_kind(value)} into Go struct field "
+        raise ServiceError(f"json: cannot unmarshal {json_kind(value)} into Go struct field "
                            f"testOptions.{name} of type map[string]interface {{}}")
     return value
 
 
-def _json_kind(value) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
