@@ -12,7 +12,7 @@ from kapacitord_tw.replay.srpl import (
     RecordingFormatError, StreamReader, StreamWriter, encode_point,
 )
 
-DATA = os.path.join(os.path.dirname(__file__), "data")
+DATA = os.path.join(os.path.dirname(__file__), "testdata")
 
 
 def test_the_originals_plain_text_test_data_reads():
