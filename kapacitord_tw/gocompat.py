@@ -918,3 +918,11 @@ def json_kind(value) -> str:
     if isinstance(value, list):
         return "array"
     return "object"
+
+
+def json_reflect_kind(value) -> str:
+    """The ``reflect.Kind`` of a decoded JSON value (``invalid`` for null)."""
+    if value is None:
+        return "invalid"
+    return {"[]interface {}": "slice", "map[string]interface {}": "map"}.get(
+        json_go_type(value), json_go_type(value))

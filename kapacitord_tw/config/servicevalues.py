@@ -211,23 +211,10 @@ def option_of(value, index: int, field: attrs.Attribute):
 
 # ----------------------------------------------------- config-API options
 
-def _go_kind(value) -> str:
-    """The reflect kind Go would see for a decoded JSON value."""
-    if value is None:
-        return "invalid"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "float64"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "slice"
-    return "map"
 
 
 def _wrong_kind(value, expected: str) -> ValueProblem:
-    return ValueProblem(f"wrong kind {_go_kind(value)}, expected value of kind {expected}: false")
+    return ValueProblem(f"wrong kind {gocompat.json_reflect_kind(value)}, expected value of kind {expected}: false")
 
 
 def _string(value) -> str:
@@ -259,10 +246,10 @@ def from_option(field: attrs.Attribute, value):
                 return gocompat.parse_int10(value, 64)
             except ValueError:
                 raise ValueProblem(f"cannot convert string {gocompat.go_quote(value)} into int") from None
-        raise ValueProblem(f"cannot convert {_go_kind(value)} into int")
+        raise ValueProblem(f"cannot convert {gocompat.json_reflect_kind(value)} into int")
     if kind == model.DURATION:
         if not isinstance(value, str):
-            raise ValueProblem(f"cannot unmarshal {_go_kind(value)} into int64")
+            raise ValueProblem(f"cannot unmarshal {gocompat.json_reflect_kind(value)} into int64")
         try:
             return gocompat.parse_duration(value)
         except ValueError as e:
