@@ -25,6 +25,7 @@ from klein import Klein
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from kapacitord_tw.http.params import arg, int_arg
 from kapacitord_tw import globmatch, gocompat
 from kapacitord_tw.auth.credentials import query_args
 from kapacitord_tw.auth.workers import WorkersBusy
@@ -52,25 +53,10 @@ def _decode(request, fields) -> dict:
 # ------------------------------------------------------------ query params
 
 
-def _arg(args: dict, name: str) -> str:
-    values = args.get(name.encode())
-    return values[0].decode("utf-8", "replace") if values else ""
-
-
-def _int_arg(args: dict, name: str, default: int) -> int:
-    text = _arg(args, name)
-    if text == "":
-        return default
-    try:
-        return gocompat.parse_int10(text)
-    except gocompat.NumError as e:
-        raise APIError(
-            400, f"invalid {name} parameter {gocompat.go_quote(text)} must be an integer: {e}"
-        ) from None
 
 
 def _script_format(args: dict) -> str:
-    value = _arg(args, "script-format")
+    value = arg(args, "script-format")
     if value in ("", "formatted"):
         return "formatted"
     if value == "raw":
@@ -79,7 +65,7 @@ def _script_format(args: dict) -> str:
 
 
 def _dot_view(args: dict) -> str:
-    value = _arg(args, "dot-view")
+    value = arg(args, "dot-view")
     if value in ("", "attributes"):
         return "attributes"
     if value == "labels":
@@ -114,7 +100,7 @@ class _ListQuery:
 
 def _list_query(args: dict, default_fields, known_fields, with_dot_view: bool) -> _ListQuery:
     """Read and check a listing's parameters, in Kapacitor's order (the first bad one answers)."""
-    pattern = _arg(args, "pattern")
+    pattern = arg(args, "pattern")
     try:
         globmatch.check_pattern(pattern)
     except globmatch.PatternTooLong as e:
@@ -122,8 +108,8 @@ def _list_query(args: dict, default_fields, known_fields, with_dot_view: bool) -
     fields = _fields(args, default_fields)
     script_format = _script_format(args)
     dot_view = _dot_view(args) if with_dot_view else "attributes"
-    offset = _int_arg(args, "offset", 0)
-    limit = _int_arg(args, "limit", DEFAULT_LIMIT)
+    offset = int_arg(args, "offset", 0)
+    limit = int_arg(args, "limit", DEFAULT_LIMIT)
     _check_fields(fields, known_fields)
     return _ListQuery(pattern, fields, script_format, dot_view, offset, limit)
 
@@ -251,7 +237,7 @@ class TasksAPI(_TaskArea):
         """
         executing = self._master.executing(task_id)
         output = None if executing is None else executing.outputs.get(endpoint)
-        replay_id = _arg(query_args(request), "replay-id")
+        replay_id = arg(query_args(request), "replay-id")
         if output is not None and not replay_id:
             result = output.result
         else:
@@ -277,7 +263,7 @@ class TasksAPI(_TaskArea):
         args = query_args(request)
         script_format = _script_format(args)
         dot_view = _dot_view(args)
-        replay_id = _arg(args, "replay-id")
+        replay_id = arg(args, "replay-id")
         master = self._master
         if replay_id:
             master = self._replay_master(replay_id, task_id)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from klein import Klein
 from twisted.internet import defer
 
+from kapacitord_tw.http.params import arg, int_arg
 from kapacitord_tw import globmatch, gocompat
 from kapacitord_tw.auth.credentials import query_args
 from kapacitord_tw.http import jsonbody
@@ -88,21 +89,6 @@ def _object_id(body: dict, kind: str) -> str:
     return object_id
 
 
-def _arg(args: dict, name: str) -> str:
-    values = args.get(name.encode())
-    return values[0].decode("utf-8", "replace") if values else ""
-
-
-def _int_arg(args: dict, name: str, default: int) -> int:
-    text = _arg(args, name)
-    if text == "":
-        return default
-    try:
-        return gocompat.parse_int10(text)
-    except gocompat.NumError as e:
-        raise APIError(
-            400, f"invalid {name} parameter {gocompat.go_quote(text)} must be an integer: {e}"
-        ) from None
 
 
 def _refused(failure):
@@ -134,15 +120,15 @@ class ReplaysAPI(Area):
 
     def _list(self, request, store, known, key: str):
         args = query_args(request)
-        pattern = _arg(args, "pattern")
+        pattern = arg(args, "pattern")
         try:
             globmatch.check_pattern(pattern)
         except globmatch.PatternTooLong as e:
             raise APIError(400, str(e)) from None
         requested = [f.decode("utf-8", "replace") for f in args.get(b"fields", [])]
         fields = requested + ["id", "link"] if requested else list(known)
-        offset = _int_arg(args, "offset", 0)
-        limit = _int_arg(args, "limit", DEFAULT_LIMIT)
+        offset = int_arg(args, "offset", 0)
+        limit = int_arg(args, "limit", DEFAULT_LIMIT)
         for field in fields:
             if field not in known:
                 raise APIError(400, f"unsupported field {gocompat.go_quote(field)}")
