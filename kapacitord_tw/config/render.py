@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import List
 
-from kapacitord_tw import gocompat
 from kapacitord_tw.config import model, servicevalues
 from kapacitord_tw.config.influxdb import render_list
 
 
-def _string(value: str) -> str:
-    """A TOML basic string; JSON's escaping is TOML's except for DEL."""
-    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def _value(field, value) -> str:
-    kind = field.metadata["kind"]
-    if kind == model.BOOL:
-        return "true" if value else "false"
-    if kind == model.INT:
-        return str(value)
-    if kind == model.DURATION:
-        return _string(gocompat.format_duration(value))
-    if kind == model.STRING_LIST:
-        return "[" + ", ".join(_string(v) for v in value) + "]"
-    return _string(value)
+# One TOML spelling of strings and values, shared with the service sections.
+_string = servicevalues.toml_string
+_value = servicevalues.toml_value
 
 
 def _lines(obj) -> List[str]:

@@ -349,38 +349,40 @@ def validate_all(all_services: Mapping[str, object]) -> None:
 
 # -------------------------------------------------------------- rendering
 
-def _toml_string(value: str) -> str:
+def toml_string(value: str) -> str:
+    """A TOML basic string; JSON's escaping is TOML's except for DEL."""
     return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _toml_key(key: str) -> str:
     bare = key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key)
-    return key if bare else _toml_string(key)
+    return key if bare else toml_string(key)
 
 
-def _toml_value(field: attrs.Attribute, value) -> str:
+def toml_value(field: attrs.Attribute, value) -> str:
+    """A field's value as ``kapacitord config`` writes it."""
     kind = field.metadata["kind"]
     if kind == model.BOOL:
         return "true" if value else "false"
     if kind == model.INT:
         return str(value)
     if kind == model.DURATION:
-        return _toml_string(gocompat.format_duration(value))
+        return toml_string(gocompat.format_duration(value))
     if kind == model.STRING_LIST:
-        return "[" + ", ".join(_toml_string(v) for v in value) + "]"
+        return "[" + ", ".join(toml_string(v) for v in value) + "]"
     if kind == services.STRING_MAP:
-        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_string(value[k])}" for k in sorted(value)) + "}"
+        return "{" + ", ".join(f"{_toml_key(k)} = {toml_string(value[k])}" for k in sorted(value)) + "}"
     if kind == services.BASIC_AUTH:
         return "{username = %s, password = %s}" % (
-            _toml_string(value.username), _toml_string(value.password))
+            toml_string(value.username), toml_string(value.password))
     if kind == services.SEVERITY_MAP:
         parts = []
         for key, item in (("OK", value.ok), ("Info", value.info),
                           ("Warning", value.warning), ("Critical", value.critical)):
-            text = _toml_string(item) if isinstance(item, str) else json.dumps(item)
+            text = toml_string(item) if isinstance(item, str) else json.dumps(item)
             parts.append(f"{key} = {text}")
         return "{" + ", ".join(parts) + "}"
-    return _toml_string(value)
+    return toml_string(value)
 
 
 def render_lines(all_services: Mapping[str, object]) -> List[str]:
@@ -394,5 +396,5 @@ def render_lines(all_services: Mapping[str, object]) -> List[str]:
             out.append("")
             out.append(header)
             for f in attrs.fields(type(element)):
-                out.append(f"  {f.metadata['toml']} = {_toml_value(f, getattr(element, f.name))}")
+                out.append(f"  {f.metadata['toml']} = {toml_value(f, getattr(element, f.name))}")
     return out
