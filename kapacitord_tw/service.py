@@ -178,7 +178,7 @@ def build_app(
                           buffer_length=config.alert.topic_buffer_length)
     service_tests = ServiceTests()
     register_notifications(service_tests, notifications)
-    influxdb = build_influxdb(config, reactor, ids, userdb)
+    influxdb = build_influxdb(config, reactor, ids, userdb, bus)
     services = EngineServices(hostname=config.hostname, cluster_id=ids.cluster_id,
                               server_id=ids.server_id, bus=bus, topics=alerts,
                               notifications=notifications, influxdb=influxdb)
@@ -249,9 +249,9 @@ def build_app(
     )
 
 
-def build_influxdb(config: Config, reactor, ids, userdb) -> InfluxDBService:
+def build_influxdb(config: Config, reactor, ids, userdb, bus=None) -> InfluxDBService:
     """The ``[[influxdb]]`` clusters; subscription tokens need ``[http] auth-enabled``
-    and a user store (``[auth] enabled``) to hold them."""
+    and a user store (``[auth] enabled``) to hold them; UDP subscriptions publish on ``bus``."""
     clusters = validate_influxdb(config.influxdb)
     use_tokens = config.http.auth_enabled and userdb is not None
     if config.http.auth_enabled and userdb is None and any(c.enabled for c in clusters):
@@ -259,7 +259,7 @@ def build_influxdb(config: Config, reactor, ids, userdb) -> InfluxDBService:
                  "subscriptions get no token and their writes will be refused")
     tokens = SubscriptionTokens(userdb) if userdb is not None else OpenSubscriptions()
     return InfluxDBService(clusters, reactor, config.hostname, bind_port(config.http.bind_address),
-                           ids, tokens, use_tokens)
+                           ids, tokens, use_tokens, bus=bus)
 
 
 def log_auth_mode(config: Config) -> None:

@@ -59,6 +59,11 @@ class DebugVarsAPI(Area):
                 key = self._influxdb_ids.setdefault(name, str(uuid.uuid4()))
                 stats[key] = {"name": "influxdb", "tags": self._tags(cluster=name),
                               "values": values}
+            # Upstream's ``udp`` statistics, one per UDP subscription listener.
+            for listener in self._influxdb.udp_listeners():
+                stats[listener.stat_key] = {"name": "udp",
+                                            "tags": self._tags(bind=listener.bind),
+                                            "values": listener.stats.values()}
         return {
             "cluster_id": self._ids.cluster_id,
             "cmdline": list(sys.argv),

@@ -16,7 +16,13 @@ Each enabled cluster (upstream ``services/influxdb/service.go``):
   legacy names ``kapacitor`` and ``<cluster id>``;
 * with a user store, puts a fresh subscription token in each destination
   (``~subscriber:<token>@``, a user that may only write that database) and
-  revokes this cluster's tokens that no subscription uses.
+  revokes this cluster's tokens that no subscription uses;
+* with ``subscription-protocol = "udp"``, opens one UDP listener per
+  subscription on ``udp-bind`` (:mod:`.udp`) and subscribes
+  ``udp://<kapacitor-hostname>:<port>``; after a restart a subscription of
+  ours is kept and its port listened on again (a port that cannot be
+  opened any more: the subscription is dropped and made anew), and
+  listeners of subscriptions that went away are closed.
 
 Deliberate difference: tokens rotate.  The first sync after start-up
 recreates every subscription of ours with a new token (upstream keeps the
@@ -38,6 +44,7 @@ from twisted.logger import Logger
 from kapacitord_tw.auth.subscriptions import generate_token, split_token
 from kapacitord_tw.influxdb.client import InfluxDBClient, InfluxDBError
 from kapacitord_tw.influxdb.influxql import quote_ident, quote_string
+from kapacitord_tw.influxdb.udp import UDPSubscription, listen as listen_udp
 
 SUBSCRIBER = "~subscriber"
 LEGACY_NAME = "kapacitor"
@@ -65,7 +72,8 @@ class Cluster:
     log = Logger(namespace="kapacitord_tw.influxdb")
 
     def __init__(self, config, reactor, sub_name: str, legacy_names: Tuple[str, ...],
-                 hostname: str, http_port: int, tokens, use_tokens: bool, client=None):
+                 hostname: str, http_port: int, tokens, use_tokens: bool, client=None,
+                 bus=None):
         self.config = config
         self.name = config.name
         self._reactor = reactor
@@ -75,6 +83,8 @@ class Cluster:
         self.http_port = config.http_port or http_port
         self.protocol = config.subscription_protocol
         self._tokens = tokens
+        #: ``[http] auth-enabled`` with a user store (UDP subscriptions cannot carry a token)
+        self.auth_wanted = use_tokens
         self.use_tokens = use_tokens and self.protocol in ("http", "https")
         self.client = client if client is not None else InfluxDBClient(config, reactor)
         self._include = {(db, rp) for db, rps in config.subscriptions for rp in rps}
@@ -91,6 +101,10 @@ class Cluster:
         self.syncs = 0
         self.tokens_rotated = 0
         self._secrets: Set[str] = set()
+        #: the ingest point bus UDP subscriptions publish to
+        self._bus = bus
+        #: (db, rp) -> (UDPSubscription, listening port) of ``udp`` subscriptions
+        self.udp_listeners: Dict[Tuple[str, str], Tuple[UDPSubscription, object]] = {}
 
     # ------------------------------------------------------------ life
 
@@ -119,6 +133,8 @@ class Cluster:
             self._sync.stop()
         if self._startup is not None and not self._startup.called:
             self._startup.cancel()
+        for key in list(self.udp_listeners):
+            yield self._close_udp(key)
         yield self.client.close()
 
     @defer.inlineCallbacks
@@ -154,7 +170,9 @@ class Cluster:
     def should_exist(self, db: str, rp: str) -> bool:
         return (not self._include or (db, rp) in self._include) and (db, rp) not in self._exclude
 
-    def destination(self, token: Optional[str]) -> str:
+    def destination(self, token: Optional[str], udp_port: int = 0) -> str:
+        if self.protocol == "udp":
+            return f"udp://{_host_port(self.hostname, udp_port)}"
         where = _host_port(self.hostname, self.http_port) + self.config.subscription_path
         if token is None:
             return f"{self.protocol}://{where}"
@@ -208,13 +226,6 @@ class Cluster:
     def _link(self):
         if self.config.disable_subscriptions or self._stopped:
             return
-        if self.protocol == "udp":
-            if not self._rotated:
-                self.log.warn("influxdb cluster {cluster}: subscription-protocol = \"udp\" is not "
-                              "supported by kapacitord-tw; no subscriptions are made",
-                              cluster=self.name)
-                self._rotated = True
-            return
         self.syncs += 1
         try:
             if not self.connected:
@@ -245,7 +256,8 @@ class Cluster:
             for rp in _column(rps, 0):
                 wanted.append((db, rp))
         results = yield q("SHOW SUBSCRIPTIONS")
-        rotate = not self._rotated
+        # UDP destinations carry no token: nothing to rotate, the ports are listened on again.
+        rotate = not self._rotated and self.protocol != "udp"
         existing: Dict[Tuple[str, str], List[str]] = {}
         for db, rp, name, _mode, destinations in _subscriptions(results):
             self._secrets.update(filter(None, map(self._token_of, destinations)))
@@ -256,16 +268,32 @@ class Cluster:
                     yield self._drop(name, db, rp)
                 else:
                     existing[(db, rp)] = destinations
+        if self.protocol == "udp":
+            for (db, rp), destinations in list(existing.items()):
+                listening = yield self._listen_again(db, rp, destinations[0])
+                if self._stopped:
+                    return  # shutting down: keep the subscription for the next run
+                if not listening:
+                    yield self._drop(self.sub_name, db, rp)
+                    del existing[(db, rp)]
         created = 0
         for db, rp in wanted:
             if (db, rp) in existing or not self.should_exist(db, rp):
                 continue
             token = None
+            udp_port = 0
             if self.use_tokens:
                 token = generate_token(self.name)
                 self._secrets.add(token)
                 yield self._tokens.grant(token, db, rp)
-            destination = self.destination(token)
+            elif self.protocol == "udp":
+                udp_port = yield self._open_udp(db, rp, 0)
+                if self._stopped:
+                    return
+                if not udp_port:
+                    self.sync_errors += 1
+                    continue
+            destination = self.destination(token, udp_port)
             try:
                 yield q(f"CREATE SUBSCRIPTION {quote_ident(self.sub_name)} ON "
                         f"{quote_ident(db)}.{quote_ident(rp)} DESTINATIONS ANY "
@@ -273,6 +301,8 @@ class Cluster:
             except Exception:
                 if token is not None:
                     yield self._tokens.revoke(token)
+                if udp_port:
+                    yield self._close_udp((db, rp))
                 raise
             self.log.info("influxdb cluster {cluster}: subscription {name} on {db}.{rp} "
                           "created", cluster=self.name, name=self.sub_name, db=db, rp=rp)
@@ -280,8 +310,67 @@ class Cluster:
             created += 1
         if rotate:
             self._rotated = True
+        for key in [k for k in self.udp_listeners if k not in existing]:
+            yield self._close_udp(key)
         yield self._revoke_unused(existing)
         self.num_subscriptions = len(existing)
+
+    # ---------------------------------------------------- UDP listeners
+
+    @defer.inlineCallbacks
+    def _listen_again(self, db: str, rp: str, destination: str):
+        """True when the port of our ``udp://`` subscription is (now) listened on."""
+        try:
+            port = urlsplit(destination).port
+        except ValueError:
+            return False
+        running = self.udp_listeners.get((db, rp))
+        if running is not None:
+            if running[0].port == port:
+                return True
+            yield self._close_udp((db, rp))
+        if not port:
+            return False
+        opened = yield self._open_udp(db, rp, port)
+        return bool(opened)
+
+    @defer.inlineCallbacks
+    def _open_udp(self, db: str, rp: str, port: int):
+        """The port of a new listener for ``db.rp`` (0 on failure, logged, or at shutdown)."""
+        if self._stopped:
+            return 0
+        if self._bus is None:
+            self.log.error("influxdb cluster {cluster}: no point bus to publish UDP "
+                           "subscription points to", cluster=self.name)
+            return 0
+        if (db, rp) in self.udp_listeners:
+            yield self._close_udp((db, rp))
+        c = self.config
+        subscription = UDPSubscription(self.name, db, rp, self._bus, self._reactor,
+                                       c.udp_buffer)
+        try:
+            listening = yield listen_udp(self._reactor, subscription, c.udp_bind, port,
+                                         c.udp_read_buffer)
+        except Exception as e:
+            self.log.error("influxdb cluster {cluster}: failed to start UDP listener for "
+                           "{db}.{rp} on {bind}:{port}: {error}", cluster=self.name, db=db,
+                           rp=rp, bind=c.udp_bind, port=port, error=str(e) or type(e).__name__)
+            return 0
+        if self._stopped:  # stop() closed the others while the name was resolved
+            yield listening.stopListening()
+            return 0
+        self.udp_listeners[(db, rp)] = (subscription, listening)
+        self.log.info("influxdb cluster {cluster}: started UDP listener for {db}.{rp} on "
+                      "{address}", cluster=self.name, db=db, rp=rp, address=subscription.bind)
+        return subscription.port
+
+    @defer.inlineCallbacks
+    def _close_udp(self, key):
+        subscription, listening = self.udp_listeners.pop(key)
+        yield listening.stopListening()
+        self.log.info("influxdb cluster {cluster}: closed UDP listener for {db}.{rp} on "
+                      "{address}", cluster=self.name, db=key[0], rp=key[1],
+                      address=subscription.bind)
 
     @defer.inlineCallbacks
     def _revoke_unused(self, existing):
@@ -348,7 +437,7 @@ class InfluxDBService(Service):
     log = Logger(namespace="kapacitord_tw.influxdb")
 
     def __init__(self, configs, reactor, hostname: str, http_port: int, ids, tokens,
-                 use_tokens: bool, client_factory=None):
+                 use_tokens: bool, client_factory=None, bus=None):
         self.clusters: Dict[str, Cluster] = {}
         self.default: Optional[Cluster] = None
         enabled = [c for c in configs if c.enabled]
@@ -359,7 +448,7 @@ class InfluxDBService(Service):
                 sub_name = NAME_PREFIX + ids.cluster_id
             client = client_factory(c) if client_factory is not None else None
             cluster = Cluster(c, reactor, sub_name, (LEGACY_NAME, ids.cluster_id), hostname,
-                              http_port, tokens, use_tokens, client)
+                              http_port, tokens, use_tokens, client, bus=bus)
             self.clusters[c.name] = cluster
             if c.default or len(enabled) == 1:
                 self.default = cluster
@@ -371,6 +460,11 @@ class InfluxDBService(Service):
                 self.log.warn("influxdb cluster {cluster}: insecure-skip-verify is set: the TLS "
                               "certificates of {urls} are not verified", cluster=cluster.name,
                               urls=", ".join(cluster.config.urls))
+            if cluster.protocol == "udp" and cluster.auth_wanted:
+                self.log.warn("influxdb cluster {cluster}: subscription-protocol = \"udp\": "
+                              "InfluxDB's writes reach the UDP listeners without "
+                              "authentication; keep udp-bind on an address only InfluxDB "
+                              "can reach", cluster=cluster.name)
             cluster.start()
 
     @defer.inlineCallbacks
@@ -399,3 +493,7 @@ class InfluxDBService(Service):
 
     def stats(self) -> Dict[str, dict]:
         return {name: c.stats() for name, c in sorted(self.clusters.items())}
+
+    def udp_listeners(self) -> List[UDPSubscription]:
+        """Every open UDP subscription listener (``udp`` statistics)."""
+        return [sub for c in self.clusters.values() for sub, _port in c.udp_listeners.values()]
