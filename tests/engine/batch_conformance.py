@@ -33,9 +33,11 @@ import calendar
 import json
 import re
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from twisted.internet.task import Clock
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET
 
 from kapacitord_tw import tick
 from kapacitord_tw.engine.messages import Batch, BatchPoint
@@ -45,6 +47,9 @@ HERE = Path(__file__).parent
 CASES_FILE = HERE / "batch_cases.json"
 PENDING_FILE = HERE / "batch_pending.txt"
 TESTDATA = HERE / "testdata"
+
+#: Stands for the Go test's ``httptest`` server URL (``ts.URL``) in a script.
+TS_URL_TOKEN = "@TS_URL@"
 
 #: ``clock.New(time.Date(1971, 1, 1, 0, 0, 0, 0, time.UTC))`` in ns.
 ZERO_NS = 365 * 86400 * 10**9
@@ -96,12 +101,15 @@ def replay_batches(files: List[str]) -> List[Tuple[int, Batch]]:
     by the reader; every point moves by the same amount, so that the first
     point of the file is at 1971-01-01; the batch's end is its recorded
     ``tmax`` when that is after its last (moved) point, else that point.
-    Across files, a batch is released when the shared clock reaches its last
-    point, so the merge is by that time (file order breaks ties).
+    A file's batches leave in file order, each once the shared clock has
+    reached its last point (``clck.Until``): a batch whose last point is
+    earlier than the one before it leaves right after it.  Across files the
+    merge is by that release time (file order breaks ties).
     """
     timed = []
     for index, text in enumerate(files):
         diff = None
+        released = 0
         for seq, raw in enumerate(read_brpl(text)):
             points = raw.get("points") or []
             if not points:
@@ -116,7 +124,8 @@ def replay_batches(files: List[str]) -> List[Tuple[int, Batch]]:
             if tmax < last:
                 tmax = last
             batch = Batch(raw.get("name", ""), tags, bool(raw.get("byname")), tmax, moved)
-            timed.append((last, index, seq, batch))
+            released = max(released, last)
+            timed.append((released, index, seq, batch))
     timed.sort(key=lambda t: (t[0], t[1], t[2]))
     return [(index, batch) for _last, index, _seq, batch in timed]
 
@@ -135,9 +144,18 @@ def recordings(name: str) -> List[str]:
     return files
 
 
-def run_case(case: dict, influxdb) -> dict:
-    """Compile, build the task on a Clock, replay, drain: the httpOut result as JSON."""
-    compiled = tick.compile_task(case["script"])
+def start_case(case: dict, influxdb, ts_url: Optional[str] = None) -> TaskExecution:
+    """Compile, build the task on a Clock, replay, drain: the running task
+    (the caller stops it; httpPost requests may still be on their way).
+
+    ``ts_url`` stands for the Go test's ``httptest`` server in scripts that
+    post to it (:data:`TS_URL_TOKEN`)."""
+    script = case["script"]
+    if TS_URL_TOKEN in script:
+        if ts_url is None:
+            raise ValueError(f"{case['id']} posts to {TS_URL_TOKEN}: give it a receiver's URL")
+        script = script.replace(TS_URL_TOKEN, ts_url)
+    compiled = tick.compile_task(script)
     clock = Clock()
     clock.advance(ZERO_NS / 1e9)
     services = EngineServices(influxdb=influxdb)
@@ -154,7 +172,60 @@ def run_case(case: dict, influxdb) -> dict:
             node.counters["points_queried"] += len(batch.points)
             node.forward(batch)
         task.drain()
-        out = task.outputs[case["httpOut"]]
-        return json.loads(json.dumps(out.result()))
+    except BaseException:
+        task.stop()
+        raise
+    return task
+
+
+def http_out(task: TaskExecution, case: dict) -> dict:
+    """The case's httpOut result, as the JSON a client would decode."""
+    return json.loads(json.dumps(task.outputs[case["httpOut"]].result()))
+
+
+def run_case(case: dict, influxdb) -> dict:
+    """The httpOut result of a case that posts nowhere."""
+    task = start_case(case, influxdb)
+    try:
+        return http_out(task, case)
     finally:
         task.stop()
+
+
+# --------------------------------------------- the Go test's httptest server
+
+
+class PostReceiver(Resource):
+    """A local stand-in for the Go test's ``httptest.NewServer``: records each
+    request's URI and JSON body, in arrival order, and answers 200 -- after
+    ``delay`` seconds when the Go handler sleeps (on the reactor's clock,
+    never blocking it; a request whose client gave up is not answered)."""
+
+    isLeaf = True
+
+    def __init__(self, delay: float = 0.0, clock=None):
+        super().__init__()
+        self.delay = delay
+        self.clock = clock
+        self.received: List[Tuple[str, object]] = []
+
+    def render_POST(self, request):
+        body = request.content.read()
+        try:
+            decoded = json.loads(body)
+        except ValueError:
+            decoded = body
+        self.received.append((request.uri.decode("utf-8", "replace"), decoded))
+        if not self.delay:
+            return b""
+        clock = self.clock
+        if clock is None:
+            from twisted.internet import reactor as clock
+        call = clock.callLater(self.delay, request.finish)
+        request.notifyFinish().addErrback(lambda _f: call.cancel() if call.active() else None)
+        return NOT_DONE_YET
+
+
+def posts_in_flight(task: TaskExecution) -> int:
+    """Requests the task's httpPost nodes have not finished (answered, failed or timed out)."""
+    return sum(n.pending for n in task.nodes.values() if n.spec.type_name == "HTTPPostNode")
