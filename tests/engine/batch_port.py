@@ -4,8 +4,10 @@ Regenerate ``batch_cases.json`` from upstream ``integrations/batcher_test.go``.
     python -m tests.engine.batch_port /path/to/batcher_test.go
 
 Every ``testBatcherWithOutput`` call of a ``TestBatch_*`` function becomes a
-case: its script, the recording name (``testdata/<name>.N.brpl``), the
-duration, ``ignoreOrder`` and the expected ``models.Result``, whose Go
+case: its script (``ts.URL`` concatenated into it becomes ``@TS_URL@``), the
+recording name (``testdata/<name>.N.brpl``), the duration, ``ignoreOrder``,
+what its ``httptest`` receiver checks (``posts``, ``receiverDelay``,
+``deadline``) and the expected ``models.Result``, whose Go
 composite literal is read by a small parser (``time.Date``/``mustParseTime``
 become the RFC 3339 strings Kapacitor writes; every number a float, as
 ``encoding/json`` decodes it).  Table-driven functions (``testCases``) and
@@ -19,6 +21,8 @@ import json
 import re
 import sys
 from pathlib import Path
+
+from tests.engine.batch_conformance import TS_URL_TOKEN
 
 OUT = Path(__file__).parent / "batch_cases.json"
 
@@ -194,9 +198,10 @@ def _json_key(k):
 
 
 def _go_duration(expr: str) -> float:
-    m = re.fullmatch(r"(\d+)\s*\*\s*time\.(Second|Millisecond|Minute)", expr.strip())
+    """``30*time.Second``, ``100 * time.Millisecond``, ``time.Second``: in seconds."""
+    m = re.fullmatch(r"(?:(\d+)\s*\*\s*)?time\.(Second|Millisecond|Minute)", expr.strip())
     unit = {"Second": 1.0, "Millisecond": 0.001, "Minute": 60.0}[m.group(2)]
-    return int(m.group(1)) * unit
+    return int(m.group(1) or 1) * unit
 
 
 def _braced(text: str, start: int) -> str:
@@ -210,6 +215,54 @@ def _braced(text: str, start: int) -> str:
             if depth == 0:
                 return text[start:i + 1]
     raise ValueError("unbalanced literal")
+
+
+#: ``var script = `...``` or ``script := `...```, maybe ``+ ts.URL +`` between raw strings.
+_SCRIPT = re.compile(r"(?:var script =|script :=) `[^`]*`(?:\s*\+\s*ts\.URL\s*\+\s*`[^`]*`)*")
+_RESULT = re.compile(r"\ber :?= models\.Result")
+_POST_CASE = re.compile(r"\bcase (\d+):\s*er(?:\.Result)? = models\.Result")
+_POST_URL = re.compile(r'\ber\.url = "([^"]*)"')
+_SLEEP = re.compile(r"time\.Sleep\(([^)]*)\)")
+_DEADLINE = re.compile(r"case <-time\.After\(([^)]*)\):\s*t\.Fatal")
+
+
+def _script_text(literal: str) -> str:
+    """The script's raw strings joined, ``ts.URL`` replaced by :data:`TS_URL_TOKEN`."""
+    pieces = re.findall(r"`([^`]*)`", literal)
+    return TS_URL_TOKEN.join(pieces)
+
+
+def _receiver(handler: str, after: str) -> dict:
+    """What the Go test's ``httptest`` handler checks, for cases that have one.
+
+    ``posts``: each request's expected body (and URL path, when checked), in
+    request order; ``receiverDelay``: how long the handler sleeps before it
+    answers; ``deadline``: the wall-clock bound the test puts on the run.
+    """
+    if "httptest.NewServer" not in handler:
+        return {}
+    out: dict = {}
+    posts = []
+    marks = list(_POST_CASE.finditer(handler))
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(handler)
+        literal_start = handler.index("{", m.end() - 1)
+        post = {"result": Parser(tokens(_braced(handler, literal_start))).composite()}
+        url = _POST_URL.search(handler, literal_start, end)
+        if url:
+            post["url"] = url.group(1)
+        if int(m.group(1)) != len(posts) + 1:
+            raise ValueError("receiver cases out of order")
+        posts.append(post)
+    if posts:
+        out["posts"] = posts
+    sleep = _SLEEP.search(handler)
+    if sleep:
+        out["receiverDelay"] = _go_duration(sleep.group(1))
+    deadline = _DEADLINE.search(after)
+    if deadline:
+        out["deadline"] = _go_duration(deadline.group(1))
+    return out
 
 
 def cases_from(source: str):
@@ -228,22 +281,28 @@ def cases_from(source: str):
         if "." in script_var or "." in er_var:
             skipped[func] = "table-driven (testCases)"
             continue
-        sm = re.search(r"(?:var script =|script :=) `([^`]*)`", body)
-        em = re.search(r"\ber :?= models\.Result", body) or re.search(r"var er = models\.Result", body)
-        if not sm or not em:
+        sm = _SCRIPT.search(body)
+        if not sm:
+            skipped[func] = "script or result not found"
+            continue
+        # The expected result follows the script (a receiver's own ``er`` comes before it).
+        em = _RESULT.search(body, sm.end())
+        if not em:
             skipped[func] = "script or result not found"
             continue
         p = Parser(tokens(_braced(body, em.end())))
         result = p.composite()
-        cases.append({
+        case = {
             "id": func,
             "name": name,
             "duration": _go_duration(duration),
             "ignoreOrder": ignore == "true",
             "httpOut": name,
-            "script": sm.group(1),
+            "script": _script_text(sm.group(0)),
             "result": result,
-        })
+        }
+        case.update(_receiver(body[:sm.start()], body[sm.end():]))
+        cases.append(case)
     return cases, skipped
 
 
