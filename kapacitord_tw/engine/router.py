@@ -27,7 +27,7 @@ from typing import Deque, Dict, List, Optional, Tuple
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from kapacitord_tw.engine.messages import NO_DIMENSIONS, Point
+from kapacitord_tw.ingest.rows import ALL, SeriesTable, WriteRows
 
 _perf = time.perf_counter
 
@@ -59,11 +59,13 @@ def _tune_gc() -> None:
 
 
 class _Route:
-    __slots__ = ("every", "by_measurement")
+    __slots__ = ("every", "by_measurement", "targets")
 
     def __init__(self):
         self.every: List[object] = []
         self.by_measurement: Dict[str, List[object]] = {}
+        #: measurement -> its tasks plus the tasks that take every measurement
+        self.targets: Dict[str, List[object]] = {}
 
 
 class Engine:
@@ -91,7 +93,8 @@ class Engine:
         #: points routed to at least one task / to none
         self.routed = 0
         self.unrouted = 0
-        self._tag_dicts: Dict[tuple, dict] = {}
+        #: series of points published as ingest points (``publish``)
+        self._series = SeriesTable(TAG_DICT_CACHE_LIMIT)
 
     # ------------------------------------------------------------ tasks
 
@@ -107,7 +110,7 @@ class Engine:
             self._rebuild()
             # Drop its queued work now, so nothing half-processed reaches a new run.
             kept = deque(item for item in self._queue if item[0] is not execution)
-            self.queued_points = sum(len(chunk) for _, chunk in kept)
+            self.queued_points = sum(len(item[3]) for item in kept)
             self._queue = kept
             self._release_writers()
 
@@ -123,6 +126,8 @@ class Engine:
                 else:
                     for m in execution.measurements:
                         route.by_measurement.setdefault(m, []).append(execution)
+        for route in routes.values():
+            route.targets = {m: tasks + route.every for m, tasks in route.by_measurement.items()}
         self._routes = routes
 
     @property
@@ -131,62 +136,80 @@ class Engine:
 
     # ------------------------------------------------------------ points
 
+    def wanted(self, database: str, retention_policy: str):
+        """Which points of a write the tasks can use: ``None`` (none),
+        ``ALL``, or the set of measurement names (ingest workers skip the rest)."""
+        route = self._routes.get((database, retention_policy))
+        if route is None:
+            return None
+        if route.every:
+            return ALL
+        return frozenset(route.by_measurement)
+
     def publish(self, points) -> Optional[defer.Deferred]:
-        """Route one write's points; a Deferred when the writer must wait."""
-        routes = self._routes
-        if not routes:
+        """Route one write's ingest points; a Deferred when the writer must wait."""
+        if not self._routes or not points:
+            return None
+        table = self._series
+        waits = None
+        start = 0
+        n = len(points)
+        while start < n:
+            first = points[start]
+            db, rp = first.database, first.retention_policy
+            end = start + 1
+            while end < n and points[end].database == db and points[end].retention_policy == rp:
+                end += 1
+            wait = self.publish_rows(WriteRows.from_points(points[start:end], table))
+            if wait is not None:
+                waits = wait
+            start = end
+        return waits
+
+    def publish_rows(self, write) -> Optional[defer.Deferred]:
+        """Route one write's rows (:class:`~kapacitord_tw.ingest.rows.WriteRows`);
+        a Deferred when the writer must wait."""
+        route = self._routes.get((write.database, write.retention_policy))
+        rows = write.rows
+        if route is None or not rows:
+            self.unrouted += write.count
             return None
         per_task: Dict[object, list] = {}
-        routed = 0
-        tag_dicts = self._tag_dicts
-        if len(tag_dicts) > TAG_DICT_CACHE_LIMIT:
-            tag_dicts.clear()
-        for p in points:
-            route = routes.get((p.database, p.retention_policy))
-            if route is None:
-                continue
-            targets = route.by_measurement.get(p.measurement)
-            if targets is None:
-                targets = route.every
+        if not route.by_measurement:
+            for execution in route.every:
+                per_task[execution] = rows
+            routed = len(rows)
+        else:
+            by_measurement = route.targets
+            every = route.every
+            routed = 0
+            for row in rows:
+                targets = by_measurement.get(row[0].measurement, every)
                 if not targets:
                     continue
-            elif route.every:
-                targets = targets + route.every
-            tags = tag_dicts.get(p.tags)
-            if tags is None:
-                tags = tag_dicts[p.tags] = dict(p.tags)
-            # No dimensions yet: the group id is "" (what group_id gives).
-            converted = Point(p.measurement, p.database, p.retention_policy,
-                              tags, dict(p.fields), p.time, NO_DIMENSIONS, "")
-            routed += 1
-            if len(targets) == 1:
-                execution = targets[0]
-                chunk = per_task.get(execution)
-                if chunk is None:
-                    per_task[execution] = [converted]
-                else:
-                    chunk.append(converted)
-                continue
-            for execution in targets:
-                chunk = per_task.get(execution)
-                if chunk is None:
-                    per_task[execution] = [converted]
-                else:
-                    chunk.append(converted)
+                routed += 1
+                for execution in targets:
+                    chunk = per_task.get(execution)
+                    if chunk is None:
+                        per_task[execution] = [row]
+                    else:
+                        chunk.append(row)
         self.routed += routed
-        self.unrouted += len(points) - routed
+        self.unrouted += write.count - routed
         if not per_task:
             return None
+        database, rp = write.database, write.retention_policy
         total = sum(len(c) for c in per_task.values())
         if not self._queue and total <= self.slice_points:
             for execution, chunk in per_task.items():
-                self._run_chunk(execution, chunk)
+                self._run_chunk(execution, database, rp, chunk)
             return None
         size = self.chunk_points
+        queue = self._queue
         for execution, chunk in per_task.items():
             for start in range(0, len(chunk), size):
                 part = chunk[start:start + size]
-                self._queue.append((execution, part))
+                queue.append((execution, database, rp, part))
                 self.queued_points += len(part)
         self._schedule()
         if self.queued_points > self.high_water:
@@ -195,11 +218,11 @@ class Engine:
             return d
         return None
 
-    def _run_chunk(self, execution, chunk) -> None:
+    def _run_chunk(self, execution, database, rp, rows) -> None:
         if execution.stopped:
             return
         try:
-            execution.feed(chunk)
+            execution.feed_rows(database, rp, rows)
         except Exception:
             self.log.failure("task {task}: error processing points", task=execution.id)
 
@@ -212,9 +235,9 @@ class Engine:
         deadline = _perf() + self.slice_seconds
         queue = self._queue
         while queue:
-            execution, chunk = queue.popleft()
+            execution, database, rp, chunk = queue.popleft()
             self.queued_points -= len(chunk)
-            self._run_chunk(execution, chunk)
+            self._run_chunk(execution, database, rp, chunk)
             if _perf() >= deadline:
                 break
         self._release_writers()
@@ -240,7 +263,7 @@ class Engine:
         self._scheduled = None
         queue = self._queue
         while queue:
-            execution, chunk = queue.popleft()
+            execution, database, rp, chunk = queue.popleft()
             self.queued_points -= len(chunk)
-            self._run_chunk(execution, chunk)
+            self._run_chunk(execution, database, rp, chunk)
         self._release_writers()

@@ -17,7 +17,8 @@ from twisted.logger import Logger
 from kapacitord_tw import tick
 from kapacitord_tw.engine import nodes as _nodes  # noqa: F401  (registers node types)
 from kapacitord_tw.engine.alerting import AlertTopics
-from kapacitord_tw.engine.node import NODE_TYPES, Node, NodeError
+from kapacitord_tw.engine.messages import NO_DIMENSIONS, Point
+from kapacitord_tw.engine.node import NODE_TYPES, MultiInputNode, Node, NodeError
 
 
 class UnsupportedNode(Node):
@@ -120,6 +121,9 @@ class TaskExecution:
         self.stream_source = next(
             (n for n in self.sources if n.spec.type_name == "StreamNode"), None)
         self.measurements = _measurements(pipeline)
+        #: chunks flow node to node unless a multi-input node (union, join,
+        #: combine) needs its parents' messages interleaved point by point
+        self.chunked = not any(isinstance(n, MultiInputNode) for n in self.nodes.values())
         self.received = 0
         self.stopped = False
         self.throughput = 0.0
@@ -158,6 +162,35 @@ class TaskExecution:
         receive = source.receive
         for p in points:
             receive(p)
+
+    def feed_rows(self, database: str, retention_policy: str, rows) -> None:
+        """Deliver written rows ``(series, fields, time)`` (already routed to
+        this task) to the stream source: in chunks when the task allows it,
+        else point by point, exactly as :meth:`feed` does."""
+        source = self.stream_source
+        if source is None:
+            return
+        n = len(rows)
+        self.received += n
+        if not self.chunked or source.group_stats is not None:
+            receive = source.receive
+            for series, fields, when in rows:
+                receive(Point(series.measurement, database, retention_policy, series.tags,
+                              fields, when, NO_DIMENSIONS, ""))
+            return
+        counts = source.edge_counts
+        points = None
+        for i, child in enumerate(source.children):
+            counts[i] += n
+            receive_rows = getattr(child, "receive_rows", None)
+            if receive_rows is not None:
+                receive_rows(database, retention_policy, rows)
+                continue
+            if points is None:
+                points = [Point(series.measurement, database, retention_policy, series.tags,
+                                fields, when, NO_DIMENSIONS, "")
+                          for series, fields, when in rows]
+            child.receive_many(points)
 
     def drain(self) -> None:
         """End of input (Kapacitor's ``Drain``): each node, parents first,

@@ -222,10 +222,14 @@ class AlertNode(GroupedNode):
 
 class _AlertState:
     __slots__ = ("node", "history", "idx", "flapping", "changed", "first_triggered",
-                 "last_triggered", "expired", "inhibitors")
+                 "last_triggered", "expired", "inhibitors", "_id_for")
 
     def __init__(self, node: AlertNode, inhibitors=()):
         self.node = node
+        #: (name, tags, id) of the last rendered ID: messages never change
+        #: their tags dict and series share one, so an ``is`` check saves
+        #: rendering the (deterministic) ID template for every point
+        self._id_for = (None, None, None)
         self.inhibitors = inhibitors
         self.history = [OK] * node.history
         self.idx = 0
@@ -288,9 +292,17 @@ class _AlertState:
 
     # messages
 
+    def _render_id(self, name: str, group: str, tags: dict) -> str:
+        last_name, last_tags, last_id = self._id_for
+        if tags is last_tags and name == last_name:
+            return last_id
+        alert_id = self.node.render_id(name, group, tags)
+        self._id_for = (name, tags, alert_id)
+        return alert_id
+
     def point(self, p: Point):
         node = self.node
-        alert_id = node.render_id(p.name, p.group, p.tags)
+        alert_id = self._render_id(p.name, p.group, p.tags)
         level = node.determine_level(p.time, p.fields, p.tags, self.current())
         self.add_event(p.time, level)
         if self._held_back():
@@ -312,7 +324,7 @@ class _AlertState:
 
     def batch(self, b: Batch):
         node = self.node
-        alert_id = node.render_id(b.name, b.group, b.tags)
+        alert_id = self._render_id(b.name, b.group, b.tags)
         if not b.points:
             return None
         lowest, highest, highest_point = CRITICAL, OK, None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
-from kapacitord_tw.engine.messages import Batch, Dimensions, go_round, go_truncate
-from kapacitord_tw.engine.node import Node, duration_ns, lambda_evaluator, node_type, prop
+from kapacitord_tw.engine.messages import (
+    Batch, Dimensions, Point, go_round, go_truncate, group_id)
+from kapacitord_tw.engine.node import (
+    Node, _perf_ns, duration_ns, lambda_evaluator, node_type, prop)
 
 
 def tag_names(dimensions, excluded=()) -> Tuple[bool, Tuple[str, ...]]:
@@ -54,6 +56,56 @@ class FromNode(Node):
             None if self.every_tag else Dimensions(self.by_name, self.tag_names))
         lam = self.props.get("Lambda")
         self.where = lambda_evaluator(lam) if lam is not None else None
+        #: key of this node's grouping in a Series' memo (equal for equal groupings)
+        self._memo_key = (("from", self.fixed_dimensions) if self.fixed_dimensions is not None
+                          else ("from*", self.by_name))
+
+    def receive_rows(self, database: str, retention_policy: str, rows) -> None:
+        """A chunk of written rows ``(series, fields, time)`` straight from
+        the router: filtered and grouped here, so each point that passes is
+        built once, with its group (memoised per series and node)."""
+        started = _perf_ns()
+        if ((self.database and database != self.database)
+                or (self.retention_policy and retention_policy != self.retention_policy)):
+            self._exec_ns += _perf_ns() - started
+            self._exec_count += len(rows)
+            return
+        measurement = self.measurement
+        where = self.where.predicate if self.where is not None else None
+        truncate, rounding = self.truncate, self.round
+        memo_key = self._memo_key
+        out = []
+        append = out.append
+        for series, fields, when in rows:
+            if measurement and series.measurement != measurement:
+                continue
+            tags = series.tags
+            if where is not None:
+                try:
+                    if not where(when, fields, tags):
+                        continue
+                except Exception as e:  # Kapacitor logs the error and drops the point
+                    self.error(f"failed to evaluate WHERE expression: {e}")
+                    continue
+            if truncate:
+                when = go_truncate(when, truncate)
+            if rounding:
+                when = go_round(when, rounding)
+            grouping = series.cache.get(memo_key)
+            if grouping is None:
+                grouping = series.cache[memo_key] = self._grouping(series)
+            append(Point(series.measurement, database, retention_policy, tags, fields, when,
+                         grouping[0], grouping[1]))
+        self._exec_ns += _perf_ns() - started
+        self._exec_count += len(rows)
+        if out:
+            self.forward_many(out)
+
+    def _grouping(self, series):
+        dims = self.fixed_dimensions
+        if dims is None:
+            dims = Dimensions(self.by_name, group_tag_names(series.tags, True, ()))
+        return dims, group_id(series.measurement, series.tags, dims)
 
     def point(self, p):
         if self.database and p.database != self.database:

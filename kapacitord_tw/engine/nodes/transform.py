@@ -14,7 +14,7 @@ from typing import Dict, List, Optional
 
 from kapacitord_tw.engine.messages import Batch, BatchPoint, Dimensions, Point, go_truncate
 from kapacitord_tw.engine.node import (
-    GroupedNode, Node, NodeError, duration_ns, lambda_program, node_type, prop)
+    GroupedNode, Node, NodeError, _perf_ns, duration_ns, lambda_program, node_type, prop)
 
 
 class _PerPointGroup:
@@ -65,6 +65,29 @@ class WhereNode(GroupedNode):
 
     def new_group(self, first):
         return _WhereGroup(self, self.program.new_evaluator())
+
+    def receive_many(self, msgs: list) -> None:
+        # Points take the short way (one predicate call each); the rest, and
+        # any failure, the node's ordinary handling.
+        started = _perf_ns()
+        out: list = []
+        self._collecting = out
+        append = out.append
+        groups = self.groups
+        one = self._handle_into
+        for msg in msgs:
+            if type(msg) is not Point:
+                one(msg, out)
+                continue
+            g = groups.get(msg.group)
+            if g is None:
+                g = groups[msg.group] = self.new_group(msg)
+            try:
+                if g.predicate(msg.time, msg.fields, msg.tags):
+                    append(msg)
+            except Exception as e:
+                self.error(f"error while evaluating expression: {e}")
+        self._end_chunk(started, len(msgs), out)
 
 
 class _WhereGroup(_PerPointGroup):

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections import deque
 
-from kapacitord_tw.engine.messages import Batch, BatchPoint, go_truncate
-from kapacitord_tw.engine.node import GroupedNode, NodeError, duration_ns, node_type, prop
+from kapacitord_tw.engine.messages import Batch, BatchPoint, Point, go_truncate
+from kapacitord_tw.engine.node import (
+    GroupedNode, NodeError, _perf_ns, duration_ns, node_type, prop)
 
 
 @node_type("WindowNode")
@@ -32,6 +33,24 @@ class WindowNode(GroupedNode):
         if self.period:
             return _TimeWindow(self, first)
         return _CountWindow(self, first)
+
+    def receive_many(self, msgs: list) -> None:
+        if not (self.period and self.every):
+            return super().receive_many(msgs)
+        # A point before its window's end is only buffered: the short way.
+        started = _perf_ns()
+        out: list = []
+        self._collecting = out
+        groups = self.groups
+        one = self._handle_into
+        for msg in msgs:
+            if type(msg) is Point:
+                g = groups.get(msg.group)
+                if g is not None and msg.time < g.next_emit:
+                    g.buf.append(BatchPoint(msg.time, msg.fields, msg.tags))
+                    continue
+            one(msg, out)
+        self._end_chunk(started, len(msgs), out)
 
     def batch(self, b):
         raise NodeError("window does not support batch data")
