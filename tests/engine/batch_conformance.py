@@ -23,8 +23,13 @@ the query node's children (:func:`replay_batches`, ordered by the time the
 Go replay clock would release them), then ends the stream as ``tm.Drain``
 does and reads the httpOut node's result.  The query nodes are built against
 the module's private influxd as their cluster (one per module), but their
-schedule is never started, as in Go: the real query path against influxd is
-covered by ``tests/influxdb/test_batch_and_out_e2e.py``, not by these cases.
+schedule is never started, as in Go.  The same cases with the query node
+really querying influxd on its schedule (the recordings written back as the
+points they were queried from) are ``tests/influxdb/
+test_batch_conformance_influxd.py`` (see ``batch_influxd.py``).
+
+A script that posts to the Go test's ``httptest`` server has ``@TS_URL@``
+in its place; :class:`PostReceiver` is a local receiver for it.
 """
 
 from __future__ import annotations

@@ -236,6 +236,22 @@ class QueryNode(Node):
         d.addBoth(self._finished)
         return d
 
+    def idle(self) -> defer.Deferred:
+        """Fires once no query of this node is running (at once when none is),
+        after its batches went down the task: what a caller driving the
+        schedule with a fake clock waits for between ticks."""
+        running = self._running
+        if running is None:
+            return defer.succeed(None)
+        done: defer.Deferred = defer.Deferred()
+
+        def fire(result):
+            done.callback(None)
+            return result
+
+        running.addBoth(fire)
+        return done
+
     def _emit(self, batches) -> None:
         if self.task.stopped:
             return
