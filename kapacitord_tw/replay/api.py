@@ -8,7 +8,9 @@ differences (all for bad input, which should never be a 500):
 * an id already in use is a 400 (``recording already exists``; Kapacitor:
   500 for recordings, and silently reuses a replay id);
 * ids are at most 200 bytes (they name files);
-* deleting a running replay stops it.
+* deleting a running replay stops it;
+* ``/replays/batch`` needs a ``start`` time as ``/recordings/batch`` does
+  (``must provide start time``; Kapacitor would query from the year 1).
 """
 
 from __future__ import annotations
@@ -89,6 +91,32 @@ def _object_id(body: dict, kind: str) -> str:
     return object_id
 
 
+
+
+#: ``validID`` as Go's ``%v`` prints it (the live replay handlers' message).
+VALID_ID_PATTERN = "^[-\\._\\p{L}0-9]+$"
+
+
+def _live_id(body: dict, kind: str) -> str:
+    """The id of a live replay: Kapacitor's message there names the pattern."""
+    object_id = body.get("id") or new_id()
+    if not records.valid_id(object_id):
+        raise APIError(400, f"{kind} ID must match {VALID_ID_PATTERN} "
+                            f"{gocompat.go_quote(object_id)}")
+    return _object_id(body, kind)
+
+
+def _start(body: dict) -> int:
+    start = body.get("start", gocompat.ZERO_TIME_NS)
+    if start == gocompat.ZERO_TIME_NS:
+        raise APIError(400, "must provide start time")
+    return start
+
+
+def _stop(body: dict, service) -> int:
+    """``stop``, now when it is not given (Go's zero time)."""
+    stop = body.get("stop", gocompat.ZERO_TIME_NS)
+    return service.now_ns() if stop == gocompat.ZERO_TIME_NS else stop
 
 
 def _refused(failure):
@@ -198,10 +226,9 @@ class ReplaysAPI(Area):
     def record_batch(self, request):
         body = _decode(request, RECORD_BATCH_BODY)
         recording_id = _object_id(body, "recording")
-        if "start" not in body or body["start"] == gocompat.ZERO_TIME_NS:
-            raise APIError(400, "must provide start time")
-        d = defer.maybeDeferred(self._service.record_unsupported, recording_id,
-                                records.BATCH, body.get("task", ""))
+        start = _start(body)
+        d = defer.maybeDeferred(self._service.record_batch, recording_id,
+                                body.get("task", ""), start, _stop(body, self._service))
         return self._created(d, request)
 
     @app.route("/recordings/query", methods=["POST"])
@@ -210,8 +237,8 @@ class ReplaysAPI(Area):
         recording_id = _object_id(body, "recording")
         if not body.get("query"):
             raise APIError(400, "must provide query")
-        d = defer.maybeDeferred(self._service.record_unsupported, recording_id,
-                                body.get("type", records.STREAM))
+        d = defer.maybeDeferred(self._service.record_query, recording_id, body["query"],
+                                body.get("type", records.STREAM), body.get("cluster", ""))
         return self._created(d, request)
 
     # ----------------------------------------------------------- replay
@@ -227,18 +254,24 @@ class ReplaysAPI(Area):
 
     @app.route("/replays/batch", methods=["POST"])
     def replay_batch(self, request):
-        return self._replay_live(request, REPLAY_BATCH_BODY)
+        body = _decode(request, REPLAY_BATCH_BODY)
+        replay_id = _live_id(body, "replay")
+        start = _start(body)
+        d = defer.maybeDeferred(
+            self._service.replay_batch, replay_id, body.get("task", ""), start,
+            _stop(body, self._service), body.get("clock", records.FAST),
+            body.get("recording-time", False))
+        return self._created(d, request)
 
     @app.route("/replays/query", methods=["POST"])
     def replay_query(self, request):
-        return self._replay_live(request, REPLAY_QUERY_BODY, query=True)
-
-    def _replay_live(self, request, fields, query: bool = False):
-        body = _decode(request, fields)
-        replay_id = _object_id(body, "replay")
-        if query and not body.get("query"):
+        body = _decode(request, REPLAY_QUERY_BODY)
+        # Kapacitor's handler says "recording ID" here.
+        replay_id = _live_id(body, "recording")
+        if not body.get("query"):
             raise APIError(400, "must provide query")
         d = defer.maybeDeferred(
-            self._service.replay_unsupported, replay_id, body.get("task", ""),
-            body.get("clock", records.FAST), body.get("recording-time", False))
+            self._service.replay_query, replay_id, body.get("task", ""), body["query"],
+            body.get("cluster", ""), body.get("clock", records.FAST),
+            body.get("recording-time", False))
         return self._created(d, request)

@@ -19,12 +19,17 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Callable, Deque, Dict, Optional
+from itertools import islice
+from typing import Callable, Deque, Dict, Iterable, List, Optional
 
+from twisted.internet import defer
 from twisted.logger import Logger
 
-from kapacitord_tw.engine.messages import Point
+from kapacitord_tw import gocompat
+from kapacitord_tw.engine.messages import BatchPoint, Point
 from kapacitord_tw.engine.task import TaskExecution
+from kapacitord_tw.replay.brpl import BatchFile
+from kapacitord_tw.replay.queries import QueryFailed, query_nodes
 from kapacitord_tw.replay.srpl import RecordingFormatError, StreamReader, encode_point
 
 SLICE_POINTS = 2000
@@ -104,30 +109,40 @@ class StreamRecorder:
         self._done(error)
 
 
-class StreamReplay:
-    """Feeds a recording to a private execution of the task."""
+class ReplayExecution(TaskExecution):
+    """A task run for a replay: its query nodes are handed recorded batches and
+    never query InfluxDB themselves (see ``QueryNode.replayed``)."""
+
+    replaying = True
+
+
+class SourceError(Exception):
+    """A replay's data could not be had; the text follows ``running replay: ``."""
+
+
+class _Replay:
+    """What every replay shares: a private execution of the task, the clock's
+    zero (the replay's start), stats and httpOut results at the end, cancel."""
 
     log = Logger(namespace="kapacitord_tw.replay")
 
-    def __init__(self, replay_id: str, task, compiled, path: str, reactor, services,
-                 real_clock: bool, recording_time: bool,
-                 done: Callable[["StreamReplay", Optional[str]], None]):
+    def __init__(self, replay_id: str, task, compiled, reactor, services, real_clock: bool,
+                 recording_time: bool, done: Callable[["_Replay", Optional[str]], None],
+                 recording_path: Optional[str] = None):
         self.id = replay_id
         self.task_id = task.id
-        self.recording_path = path
+        #: the recording file read (None for a live replay): deleting it stops us
+        self.recording_path = recording_path
         self._reactor = reactor
         self._real = real_clock
         self._rec_time = recording_time
         self._done = done
         dbrps = [(d.db, d.rp) for d in task.dbrps]
-        self.execution = TaskExecution(task.id, compiled, dbrps, reactor,
-                                       reactor.seconds(), services)
-        self._wanted = _wanted(self.execution.dbrps, self.execution.measurements)
-        self._reader: Optional[StreamReader] = None
-        self._pending: Deque[Point] = deque()
-        self._diff: Optional[int] = None
+        self.execution = ReplayExecution(task.id, compiled, dbrps, reactor, reactor.seconds(),
+                                         services)
         self._zero = int(reactor.seconds() * 1e9)
         self._call = None
+        self._opening: Optional[defer.Deferred] = None
         self.finished = False
         self.stats: Optional[dict] = None
         self.outputs: Dict[str, dict] = {}
@@ -135,60 +150,60 @@ class StreamReplay:
     def _now_ns(self) -> int:
         return int(self._reactor.seconds() * 1e9)
 
-    def start(self) -> None:
-        try:
-            self._reader = StreamReader(self.recording_path, self._zero)
-        except OSError as e:
-            reason = (e.strerror or str(e)).lower()
-            self._fail(f"running replay: data source open: open {self.recording_path}: {reason}")
-            return
-        self.execution.start()
-        self._schedule(0)
-
     def _schedule(self, delay: float) -> None:
-        self._call = self._reactor.callLater(delay, self._slice)
+        if self._call is None and not self.finished:
+            self._call = self._reactor.callLater(delay, self._run_slice)
 
-    def _slice(self) -> None:
+    def _run_slice(self) -> None:
         self._call = None
         if self.finished:
             return
-        deadline = _perf() + SLICE_SECONDS
-        batch = []
         try:
-            while True:
-                if not self._pending:
-                    points = self._reader.read(SLICE_POINTS)
-                    if not points:
-                        break
-                    self._pending.extend(points)
-                p = self._pending[0]
-                if self._diff is None:
-                    self._diff = self._zero - p.time
-                at = p.time + self._diff
-                if self._real:
-                    wait = at - self._now_ns()
-                    if wait > 0:
-                        self._feed(batch)
-                        self._schedule(wait / 1e9)
-                        return
-                self._pending.popleft()
-                if self._wanted(p.database, p.retention_policy, p.name):
-                    batch.append(p if self._rec_time else p.evolve(time=at))
-                if len(batch) >= SLICE_POINTS:
-                    self._feed(batch)
-                    batch = []
-                    if _perf() >= deadline:
-                        self._schedule(0)
-                        return
-        except RecordingFormatError as e:
+            self._slice()
+        except (RecordingFormatError, SourceError, QueryFailed) as e:
+            self._fail(f"running replay: {e}")
+
+    def _slice(self) -> None:
+        raise NotImplementedError
+
+    def _open(self, opener) -> None:
+        """Start the task, then get the data from ``opener()`` (a value or a Deferred)."""
+        self.execution.start()
+        d = self._opening = defer.maybeDeferred(opener)
+        d.addCallbacks(self._opened, self._open_failed)
+
+    def _opened(self, data) -> None:
+        self._opening = None
+        if self.finished:
+            self._release(data)
+            return
+        try:
+            self._use(data)
+        except SourceError as e:
+            self._release(data)
             self._fail(f"running replay: {e}")
             return
-        self._feed(batch)
-        self._finish()
+        self._schedule(0)
 
-    def _feed(self, batch) -> None:
-        if batch:
-            self.execution.feed(batch)
+    def _open_failed(self, failure) -> None:
+        self._opening = None
+        if self.finished:
+            return
+        if failure.check(RecordingFormatError, SourceError, QueryFailed):
+            self._fail(f"running replay: {failure.getErrorMessage()}")
+        else:
+            self.log.failure("replay {replay}: cannot open its data", failure, replay=self.id)
+            self._fail(f"running replay: {failure.getErrorMessage()}")
+
+    def _use(self, data) -> None:
+        """Take the opened data; :class:`SourceError` if it does not fit the task."""
+        raise NotImplementedError
+
+    def _release(self, data) -> None:
+        """Close what :meth:`_use` would have taken (the replay ended first)."""
+
+    def _close_sources(self) -> None:
+        raise NotImplementedError
 
     def _finish(self) -> None:
         """Stats first (as Kapacitor takes them before draining), then drain and stop."""
@@ -204,6 +219,8 @@ class StreamReplay:
         self._done(self, None)
 
     def _fail(self, error: str) -> None:
+        if self.finished:
+            return
         self._close()
         self._done(self, error)
 
@@ -221,6 +238,287 @@ class StreamReplay:
         if self._call is not None and self._call.active():
             self._call.cancel()
         self._call = None
+        if self._opening is not None and not self._opening.called:
+            self._opening.cancel()
         self.execution.stop()
+        self._close_sources()
+
+
+class StreamReplay(_Replay):
+    """Feeds points to a private execution of a stream task.
+
+    ``open_source(zero_ns)`` gives the points: a reader with ``read(limit)``
+    and ``close()`` (the recording file, or one query's answer), or a Deferred
+    of one.
+    """
+
+    def __init__(self, replay_id: str, task, compiled, open_source, reactor, services,
+                 real_clock: bool, recording_time: bool, done, recording_path=None):
+        super().__init__(replay_id, task, compiled, reactor, services, real_clock,
+                         recording_time, done, recording_path)
+        self._open_source = open_source
+        self._wanted = _wanted(self.execution.dbrps, self.execution.measurements)
+        self._reader = None
+        self._pending: Deque[Point] = deque()
+        self._diff: Optional[int] = None
+
+    def start(self) -> None:
+        self._open(lambda: self._open_source(self._zero))
+
+    def _use(self, reader) -> None:
+        self._reader = reader
+
+    def _release(self, reader) -> None:
+        reader.close()
+
+    def _slice(self) -> None:
+        deadline = _perf() + SLICE_SECONDS
+        batch = []
+        while True:
+            if not self._pending:
+                points = self._reader.read(SLICE_POINTS)
+                if not points:
+                    break
+                self._pending.extend(points)
+            p = self._pending[0]
+            if self._diff is None:
+                self._diff = self._zero - p.time
+            at = p.time + self._diff
+            if self._real:
+                wait = at - self._now_ns()
+                if wait > 0:
+                    self._feed(batch)
+                    self._schedule(wait / 1e9)
+                    return
+            self._pending.popleft()
+            if self._wanted(p.database, p.retention_policy, p.name):
+                batch.append(p if self._rec_time else p.evolve(time=at))
+            if len(batch) >= SLICE_POINTS:
+                self._feed(batch)
+                batch = []
+                if _perf() >= deadline:
+                    self._schedule(0)
+                    return
+        self._feed(batch)
+        self._finish()
+
+    def _feed(self, batch) -> None:
+        if batch:
+            self.execution.feed(batch)
+
+    def _close_sources(self) -> None:
         if self._reader is not None:
             self._reader.close()
+            self._reader = None
+
+
+class PointsReader:
+    """A stream reader over an iterator of points (a query's answer)."""
+
+    def __init__(self, points: Iterable[Point]):
+        self._points = iter(points)
+
+    def read(self, limit: int) -> List[Point]:
+        return list(islice(self._points, limit))
+
+    def close(self) -> None:
+        self._points = iter(())
+
+
+def open_stream_file(path: str):
+    """``open_source`` of a stream recording file, with Kapacitor's error text."""
+    def open_source(zero_ns: int) -> StreamReader:
+        try:
+            return StreamReader(path, zero_ns)
+        except OSError as e:
+            reason = (e.strerror or str(e)).lower()
+            raise SourceError(f"data source open: open {path}: {reason}") from None
+
+    return open_source
+
+
+#: JSON text of a batch recording decoded per read (one slice's worth at most).
+READ_BYTES = 1 << 20
+
+
+class _FileBatches:
+    """One entry of a batch recording file as a replay source."""
+
+    def __init__(self, stream, owner: BatchFile):
+        self._stream = stream
+        self._owner = owner
+
+    @property
+    def done(self) -> bool:
+        return self._stream.done
+
+    def read(self) -> list:
+        return self._stream.read(READ_BYTES)
+
+    def close(self) -> None:
+        self._owner.close()
+
+
+def open_batch_file(path: str):
+    """``open_sources`` of a batch recording file, with Kapacitor's error text."""
+    def open_sources(_execution) -> list:
+        try:
+            opened = BatchFile(path)
+        except OSError as e:
+            reason = (e.strerror or str(e)).lower()
+            raise SourceError(f"data source open: open {path}: {reason}") from None
+        except RecordingFormatError as e:
+            raise SourceError(f"data source open: {e}") from None
+        return [_FileBatches(stream, opened) for stream in opened.streams]
+
+    return open_sources
+
+
+class _Source:
+    """One batch collector's input during a replay: its pending batches and clock state."""
+
+    __slots__ = ("index", "source", "pending", "loading", "diff", "released", "tmax")
+
+    def __init__(self, index: int, source):
+        self.index = index
+        self.source = source
+        self.pending: Deque = deque()
+        self.loading = False
+        self.diff: Optional[int] = None
+        self.released = gocompat.ZERO_TIME_NS
+        self.tmax = gocompat.ZERO_TIME_NS
+
+
+class BatchReplay(_Replay):
+    """Feeds batches to the query nodes of a private execution of a batch task.
+
+    ``open_sources(execution)`` gives one source per query node (in script
+    order), or a Deferred of them: objects with ``read()`` (a list of batches, or a Deferred
+    of one; ``[]`` and ``done`` at the end) and ``close()``.  Each source
+    follows ``replayBatchFromChan``: its points move by the distance from its
+    own first point to the replay's start (unless ``recording-time``), a batch
+    ends at its last point unless it was recorded to end later, and it is
+    released once the clock reaches that last point.  Across sources, the batch
+    released first goes first (the lower query node on a tie), so a fast replay
+    is deterministic where Kapacitor's goroutines race.
+    """
+
+    def __init__(self, replay_id: str, task, compiled, open_sources, reactor, services,
+                 real_clock: bool, recording_time: bool, done, recording_path=None):
+        super().__init__(replay_id, task, compiled, reactor, services, real_clock,
+                         recording_time, done, recording_path)
+        self._open_sources = open_sources
+        self._collectors = query_nodes(self.execution)
+        # Each collector's edge from the batch node counts what it collects.
+        source = next((n for n in self.execution.sources if n.spec.type_name == "BatchNode"),
+                      None)
+        self._edges = [(source.edge_counts, source.children.index(node))
+                       for node in self._collectors]
+        self._sources: List[_Source] = []
+        self._in_slice = False
+
+    def start(self) -> None:
+        self._open(lambda: self._open_sources(self.execution))
+
+    def _use(self, sources) -> None:
+        if len(sources) != len(self._collectors):
+            raise SourceError(f"unexpected number of batch collectors. exp {len(sources)} "
+                              f"got {len(self._collectors)}")
+        self._sources = [_Source(i, s) for i, s in enumerate(sources)]
+
+    def _release(self, sources) -> None:
+        for s in sources:
+            s.close()
+
+    def _loaded(self, batches, state: _Source) -> None:
+        state.loading = False
+        if self.finished:
+            return
+        state.pending.extend(batches)
+        if not self._in_slice:
+            self._schedule(0)
+
+    def _load_failed(self, failure, state: _Source) -> None:
+        state.loading = False
+        if self.finished or failure.check(defer.CancelledError):
+            return
+        if not failure.check(QueryFailed, RecordingFormatError, SourceError):
+            self.log.failure("replay {replay}: cannot read its data", failure, replay=self.id)
+        self._fail(f"running replay: {failure.getErrorMessage()}")
+
+    def _heads_ready(self) -> bool:
+        """Every source has its next batch at hand or is done; False while one loads."""
+        for state in self._sources:
+            while not state.pending and not state.source.done:
+                if state.loading:
+                    return False
+                result = state.source.read()
+                if isinstance(result, defer.Deferred):
+                    state.loading = True
+                    result.addCallbacks(self._loaded, self._load_failed,
+                                        callbackArgs=(state,), errbackArgs=(state,))
+                    if state.loading or self.finished:
+                        return False
+                else:
+                    state.pending.extend(result)
+        return True
+
+    def _key(self, state: _Source) -> int:
+        """When the source's next batch is released (clock time, ns)."""
+        head = state.pending[0]
+        if not head.points:
+            return state.released
+        if state.diff is None:
+            state.diff = self._zero - head.points[0].time
+        return max(state.released, head.points[-1].time + state.diff)
+
+    def _slice(self) -> None:
+        deadline = _perf() + SLICE_SECONDS
+        self._in_slice = True
+        try:
+            while not self.finished:
+                if not self._heads_ready():
+                    return
+                heads = [s for s in self._sources if s.pending]
+                if not heads:
+                    self._finish()
+                    return
+                state = min(heads, key=lambda s: (self._key(s), s.index))
+                key = self._key(state)
+                if self._real:
+                    wait = key - self._now_ns()
+                    if wait > 0:
+                        self._schedule(wait / 1e9)
+                        return
+                self._deliver(state, state.pending.popleft(), key)
+                if _perf() >= deadline:
+                    self._schedule(0)
+                    return
+        finally:
+            self._in_slice = False
+
+    def _deliver(self, state: _Source, batch, key: int) -> None:
+        if batch.points:
+            state.released = key
+            if self._rec_time:
+                points = batch.points
+            else:
+                diff = state.diff
+                points = [BatchPoint(p.time + diff, p.fields, p.tags) for p in batch.points]
+            last = points[-1].time
+            tmax = batch.tmax if batch.tmax >= last else last
+        else:
+            tmax = state.tmax if batch.tmax == gocompat.ZERO_TIME_NS else batch.tmax
+            points = batch.points
+        state.tmax = tmax
+        batch = batch.evolve(tmax=tmax, points=points)
+        counts, edge = self._edges[state.index]
+        counts[edge] += 1
+        self._collectors[state.index].receive(batch)
+
+    def _close_sources(self) -> None:
+        for state in self._sources:
+            try:
+                state.source.close()
+            except Exception:
+                self.log.failure("replay {replay}: closing a source", replay=self.id)

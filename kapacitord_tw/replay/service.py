@@ -6,10 +6,13 @@ start-up files found in the directory without a record get one (so a
 recording can be shared by dropping its file in), and anything still
 ``running`` is marked failed, as Kapacitor does.
 
-Batch recordings and replays (``/recordings/batch|query``,
-``/replays/batch|query`` and ``brpl`` files) need the batch engine, which
-kapacitord-tw does not have yet: they are accepted in Kapacitor's shape
-and fail at once with a message saying so.
+A stream recording reads the point bus (:class:`StreamRecorder`); batch and
+query recordings run InfluxDB queries (:class:`QueryRecorder`): a batch
+task's query nodes over ``[start, stop]``, or one statement.  A replay runs
+the task in an execution of its own, fed from a recording file or, for
+``/replays/batch|query``, straight from InfluxDB without a file.  As in
+Kapacitor, the request is answered once the work is started (``201``,
+status ``running``); what goes wrong later is the object's ``error``.
 """
 
 from __future__ import annotations
@@ -17,26 +20,40 @@ from __future__ import annotations
 import os
 import uuid
 from collections import OrderedDict
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
+import attrs
 from twisted.application.service import Service
 from twisted.internet import defer, threads
 from twisted.logger import Logger
 
 from kapacitord_tw.auth.workers import WorkersBusy
-from kapacitord_tw.engine.task import _measurements
+from kapacitord_tw.engine.task import TaskErrors, TaskStartError, _measurements
 from kapacitord_tw.tasks.definitions import busy_error
 from kapacitord_tw.tasks.scripts import ScriptError
 from kapacitord_tw.replay import records
+from kapacitord_tw.replay.brpl import BatchWriter
+from kapacitord_tw.replay.queries import (
+    QueryFailed, merged_points, query_dbrp, single_query, task_queries,
+)
+from kapacitord_tw.replay.queryrecord import QueryRecorder, cooperator
 from kapacitord_tw.replay.records import (
     BATCH, FAILED, FINISHED, RECORDINGS, REPLAYS, RUNNING, STREAM,
     RecordStore, Recording, Replay,
 )
-from kapacitord_tw.replay.runs import StreamRecorder, StreamReplay
+from kapacitord_tw.replay.runs import (
+    BatchReplay, PointsReader, ReplayExecution, StreamRecorder, StreamReplay,
+    open_batch_file, open_stream_file,
+)
 from kapacitord_tw.replay.srpl import BATCH_EXT, STREAM_EXT, StreamWriter
 
 SHUTDOWN_ERROR = "unexpected Kapacitor shutdown"
-BATCH_UNSUPPORTED = "batch recordings and replays are not supported by kapacitord-tw yet"
+#: Kapacitor's errors when a replay's recording is not of its task's type
+#: (it opens a zip file as gzip, or the other way round).
+TYPE_MISMATCH = {
+    STREAM: "running replay: data source open: gzip: invalid header",
+    BATCH: "running replay: data source open: zip: not a valid zip file",
+}
 #: Finished replays whose httpOut results stay readable (``?replay-id=``).
 KEPT_OUTPUTS = 64
 
@@ -67,9 +84,10 @@ class ReplayService:
         self._bus = bus
         self._reactor = reactor
         self._pool = pool
-        self._recorders: Dict[str, StreamRecorder] = {}
-        self._running: Dict[str, StreamReplay] = {}
+        self._recorders: Dict[str, object] = {}
+        self._running: Dict[str, object] = {}
         self._outputs: "OrderedDict[str, tuple]" = OrderedDict()
+        self._steps = cooperator(reactor)
 
     # ------------------------------------------------------------ life
 
@@ -155,7 +173,7 @@ class ReplayService:
         measurements = _measurements(compiled.pipeline)
         self._recorders[recording.id] = StreamRecorder(
             recording.id, writer, self._bus, self._reactor, dbrps, measurements, stop_ns,
-            lambda error: self._stream_recorded(recording, writer, error))
+            lambda error: self._file_recorded(recording, writer, error))
         self.log.info("recording {id} of task {task} started", id=recording.id, task=task_id)
         return recording
 
@@ -170,16 +188,74 @@ class ReplayService:
             raise ReplayError(busy.code, busy.message) from None
         return compiled
 
-    @defer.inlineCallbacks
-    def record_unsupported(self, recording_id: str, kind: str, task_id: Optional[str] = None):
-        """``/recordings/batch`` and ``/recordings/query``: created, then failed at once."""
-        if task_id is not None:
-            self._task(task_id)
-        recording = yield self._create_recording(recording_id, kind)
-        failed = yield self._recording_done(recording, None, BATCH_UNSUPPORTED)
-        return failed
+    @property
+    def _influxdb(self):
+        return getattr(self._runner.master.services, "influxdb", None)
 
-    def _stream_recorded(self, recording: Recording, writer, error: Optional[str]):
+    def _replay_services(self):
+        """The engine services of a replay's task: errors of its nodes are its own,
+        never the live task's ``error``."""
+        return attrs.evolve(self._runner.master.services, task_errors=TaskErrors())
+
+    @defer.inlineCallbacks
+    def record_batch(self, recording_id: str, task_id: str, start_ns: int, stop_ns: int):
+        """Start recording what the batch task's queries return over [start, stop]."""
+        task = self._task(task_id)
+        compiled = yield self._compile(task, "")
+        recording = yield self._create_recording(recording_id, BATCH)
+
+        def sources():
+            if task.type != BATCH:
+                raise QueryFailed("wrong task type")
+            execution = ReplayExecution(task.id, compiled, [(d.db, d.rp) for d in task.dbrps],
+                                        self._reactor, None, self._replay_services())
+            return task_queries(execution, task.dbrps, self._influxdb, start_ns, stop_ns,
+                                self.now_ns()), None
+
+        shown = attrs.evolve(recording)
+        yield self._record_queries(recording, sources)
+        self.log.info("recording {id} of batch task {task} started", id=recording.id,
+                      task=task_id)
+        return shown
+
+    @defer.inlineCallbacks
+    def record_query(self, recording_id: str, query: str, kind: str, cluster: str):
+        """Start recording the answer of ``query`` as points (stream) or batches."""
+        recording = yield self._create_recording(recording_id, kind)
+
+        def sources():
+            points_of = query_dbrp(query) if kind == STREAM else None
+            return [single_query(self._influxdb, query, cluster)], points_of
+
+        shown = attrs.evolve(recording)
+        yield self._record_queries(recording, sources)
+        self.log.info("recording {id} of a query started", id=recording.id)
+        return shown
+
+    def _record_queries(self, recording: Recording, sources: Callable):
+        """Run a :class:`QueryRecorder` for ``recording``; ``sources()`` gives its
+        query sources and, for a stream recording, the dbrp of its points."""
+        try:
+            found, points_of = sources()
+        except (QueryFailed, TaskStartError) as e:
+            return self._recording_done(recording, None, str(e))
+        try:
+            os.makedirs(self.dir, exist_ok=True)
+            writer = StreamWriter(recording.path) if recording.type == STREAM \
+                else BatchWriter(recording.path)
+        except OSError as e:
+            for source in found:
+                source.close()
+            return self._recording_done(recording, None, f"failed to create recording file: {e}")
+        recorder = QueryRecorder(recording.id, writer, found, self._steps,
+                                 lambda error: self._file_recorded(recording, writer, error),
+                                 points_of)
+        self._recorders[recording.id] = recorder
+        recorder.start()
+        return defer.succeed(None)
+
+    def _file_recorded(self, recording: Recording, writer, error: Optional[str]):
+        """A recorder ended: the file is finished (synced, renamed) or removed."""
         self._recorders.pop(recording.id, None)
         if error is not None:
             writer.abort()
@@ -247,40 +323,84 @@ class ReplayService:
         replay = yield self._create_replay(Replay(
             id=replay_id, task=task_id, recording=recording_id, recording_time=recording_time,
             clock=clock, date=self.now_ns()))
-        if task.type != STREAM or recording.type != STREAM:
-            yield self._replay_done(replay, None, BATCH_UNSUPPORTED if BATCH in (
-                task.type, recording.type) else "running replay: recording type mismatch")
-            return replay
+        shown = attrs.evolve(replay)
+        if task.type != recording.type:
+            yield self._replay_done(replay, None, TYPE_MISMATCH[task.type])
+            return shown
+        if task.type == STREAM:
+            run_class, data = StreamReplay, open_stream_file(recording.path)
+        else:
+            run_class, data = BatchReplay, open_batch_file(recording.path)
+        yield self._start_replay(replay, task, run_class, data, recording.path)
+        return shown
+
+    @defer.inlineCallbacks
+    def replay_batch(self, replay_id: str, task_id: str, start_ns: int, stop_ns: int,
+                     clock: str, recording_time: bool):
+        """Replay what the batch task's queries return over [start, stop], without a file."""
+        task = self._task(task_id, "task load: ")
+        if task.type == STREAM:
+            raise ReplayError(400, f"cannot replay batch against stream task: {task_id}")
+        replay = yield self._create_replay(Replay(
+            id=replay_id, task=task_id, recording_time=recording_time, clock=clock,
+            date=self.now_ns()))
+        shown = attrs.evolve(replay)
+
+        def sources(execution):
+            return task_queries(execution, task.dbrps, self._influxdb, start_ns, stop_ns,
+                                self.now_ns())
+
+        yield self._start_replay(replay, task, BatchReplay, sources)
+        return shown
+
+    @defer.inlineCallbacks
+    def replay_query(self, replay_id: str, task_id: str, query: str, cluster: str,
+                     clock: str, recording_time: bool):
+        """Replay the answer of ``query`` to a task of either type, without a file."""
+        task = self._task(task_id, "task load: ")
+        replay = yield self._create_replay(Replay(
+            id=replay_id, task=task_id, recording_time=recording_time, clock=clock,
+            date=self.now_ns()))
+        shown = attrs.evolve(replay)
+        if task.type == STREAM:
+            def points(_zero_ns):
+                db, rp = query_dbrp(query)
+                answer = single_query(self._influxdb, query, cluster).read()
+                return answer.addCallback(
+                    lambda batches: PointsReader(merged_points(batches, db, rp)))
+
+            yield self._start_replay(replay, task, StreamReplay, points)
+        else:
+            yield self._start_replay(replay, task, BatchReplay, lambda _execution: [
+                single_query(self._influxdb, query, cluster)])
+        return shown
+
+    @defer.inlineCallbacks
+    def _start_replay(self, replay: Replay, task, run_class, data, path: Optional[str] = None):
+        """Compile the task, build its execution and start feeding it ``data``
+        (the run's ``open_source``/``open_sources``); failures end the replay."""
         try:
             compiled = yield self._compile(task, "task start: ")
         except ReplayError as e:
             yield self._replay_done(replay, None, e.message)
-            return replay
+            return
         try:
-            run = StreamReplay(replay.id, task, compiled, recording.path, self._reactor,
-                               self._runner.master.services, clock == records.REAL,
-                               recording_time, lambda r, error: self._replay_done(replay, r, error))
-        except Exception as e:
+            run = run_class(replay.id, task, compiled, data, self._reactor,
+                            self._replay_services(), replay.clock == records.REAL,
+                            replay.recording_time,
+                            lambda r, error: self._replay_done(replay, r, error), path)
+        except TaskStartError as e:
             yield self._replay_done(replay, None, f"task start: {e}")
-            return replay
+            return
+        except Exception as e:
+            self.log.failure("replay {id}: cannot start task {task}", id=replay.id, task=task.id)
+            yield self._replay_done(replay, None, f"task start: {e}")
+            return
         self._running[replay.id] = run
-        self.log.info("replay {id} of recording {recording} to task {task} started",
-                      id=replay.id, recording=recording_id, task=task_id)
+        self.log.info("replay {id} to task {task} started", id=replay.id, task=task.id)
         run.start()
-        return replay
 
-    @defer.inlineCallbacks
-    def replay_unsupported(self, replay_id: str, task_id: str, clock: str,
-                           recording_time: bool):
-        """``/replays/batch`` and ``/replays/query``: created, then failed at once."""
-        self._task(task_id, "task load: ")
-        replay = yield self._create_replay(Replay(
-            id=replay_id, task=task_id, recording_time=recording_time, clock=clock,
-            date=self.now_ns()))
-        yield self._replay_done(replay, None, BATCH_UNSUPPORTED)
-        return replay
-
-    def _replay_done(self, replay: Replay, run: Optional[StreamReplay], error: Optional[str]):
+    def _replay_done(self, replay: Replay, run, error: Optional[str]):
         self._running.pop(replay.id, None)
         replay.status = FAILED if error else FINISHED
         replay.error = error or ""
@@ -310,7 +430,7 @@ class ReplayService:
 
     # ----------------------------------------------- the task API's view
 
-    def running_replay(self, replay_id: str) -> Optional[StreamReplay]:
+    def running_replay(self, replay_id: str):
         return self._running.get(replay_id)
 
     def output(self, task_id: str, endpoint: str, replay_id: str = ""):

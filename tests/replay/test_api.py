@@ -153,18 +153,23 @@ def test_a_recording_without_an_id_gets_a_uuid(h):
     assert len(body["id"]) == 36 and body["id"].count("-") == 4
 
 
-def test_batch_and_query_recordings_fail_with_a_message(h):
+def test_batch_recording_of_a_stream_task_and_an_unqualified_query_fail_as_in_kapacitor(h):
     define(h)
     batch = h.post(V1 + "/recordings/batch", {"id": "b", "task": "t",
                                                "start": "2020-01-01T00:00:00Z"})
     assert batch.code == 201
+    assert (batch.json()["type"], batch.json()["status"]) == ("batch", "running")
     shown = h.get(V1 + "/recordings/b").json()
-    assert (shown["type"], shown["status"]) == ("batch", "failed")
-    assert "not supported" in shown["error"]
+    assert (shown["type"], shown["status"], shown["error"]) == (
+        "batch", "failed", "wrong task type")
     query = h.post(V1 + "/recordings/query", {"id": "q", "type": "stream",
-                                               "query": "select * from db.rp.cpu"})
+                                               "query": "select * from cpu"})
     assert query.code == 201
-    assert h.get(V1 + "/recordings/q").json()["status"] == "failed"
+    shown = h.get(V1 + "/recordings/q").json()
+    assert (shown["type"], shown["status"], shown["error"]) == (
+        "stream", "failed",
+        "could not determine database and retention policy. Is the query fully qualified?")
+    assert not os.path.exists(os.path.join(h.app.replays.dir, "q.srpl"))
 
 
 def test_list_recordings_newest_first_with_fields_pattern_and_pages(h):

@@ -167,12 +167,17 @@ class QueryNode(Node):
         elif self.every == 0:
             raise NodeError("must define one of 'every' or 'cron'")
         build_query(self.query, 0, 1, self.dimensions, self.fill)  # refuse a bad shape now
+        #: In a replay (``task.replaying``) recorded batches are handed to the node:
+        #: it never queries, so, as in Kapacitor, it needs no cluster and no schedule.
+        self.replayed = bool(getattr(task, "replaying", False))
         service = getattr(task.services, "influxdb", None)
         try:
             self.cluster = service.cluster(prop(self, "Cluster", "")) if service else None
         except KeyError as e:
-            raise NodeError(str(e.args[0])) from None
-        if self.cluster is None:
+            if not self.replayed:
+                raise NodeError(str(e.args[0])) from None
+            self.cluster = None
+        if self.cluster is None and not self.replayed:
             raise NodeError("no InfluxDB cluster is configured")
         self.counters.setdefault("query_errors", 0)
         self.counters.setdefault("batches_queried", 0)
@@ -182,6 +187,8 @@ class QueryNode(Node):
         self._running: Optional[defer.Deferred] = None
 
     def start(self) -> None:
+        if self.replayed:
+            return
         errors = getattr(self.task.services, "task_errors", None)
         if errors is not None:
             errors.clear(self.task.id)
