@@ -136,7 +136,8 @@ def test_a_point_written_to_influxd_reaches_a_stream_task_over_udp(stack):
     assert d.stop() == 0
     assert "closed UDP listener for telegraf.autogen" in d.output()
     d = start()
-    _wait(lambda: "started UDP listener for telegraf.autogen" in d.output())
+    # (the log file is shared by both runs: ask the new one for its listener)
+    _wait(lambda: [e for e in _udp_stats(d)[1] if e["tags"]["bind"] == f"127.0.0.1:{udp_port}"])
     assert [urlsplit(s[4][0]).port for s in _ours(influx, tmp_path)] == [udp_port]
     influx.write("telegraf", "cpu,host=server03 usage_idle=2.5")
     _wait(lambda: "server03" in log_path.read_text(), timeout=10)
