@@ -37,6 +37,14 @@ class InfluxDBError(Exception):
     """A failed request; ``str()`` is safe to log."""
 
 
+class UnreachableError(InfluxDBError):
+    """No URL of the cluster answered."""
+
+
+class AuthError(InfluxDBError):
+    """InfluxDB refused the cluster's credentials (401)."""
+
+
 class QueryError(InfluxDBError):
     """InfluxDB answered, and refused the statement (its own message)."""
 
@@ -130,6 +138,21 @@ class InfluxDBClient:
             headers[b"Authorization"] = [b"Basic " + base64.b64encode(raw)]
         return headers
 
+    def _error(self, text: str, kind=InfluxDBError) -> InfluxDBError:
+        return kind(f"InfluxDB cluster {self.name}: {text}")
+
+    def _auth_error(self, body: bytes) -> AuthError:
+        """What a 401 means for this cluster's configuration (never the secret itself)."""
+        c = self.config
+        if c.token:
+            what = "refused the token (401)"
+        elif c.username:
+            what = "refused the username and password (401)"
+        else:
+            what = ("requires authentication (401): set username and password in its "
+                    "[[influxdb]] section")
+        return AuthError(f"InfluxDB cluster {self.name} {what}: {_message(body)}")
+
     def _request(self, *args):
         d = self._send(*args)
         self._in_flight.add(d)
@@ -161,15 +184,17 @@ class InfluxDBClient:
                 continue
             self._current = index
             return response.code, data
-        raise InfluxDBError(f"{self.name}: cannot reach InfluxDB at "
-                            f"{', '.join(self._urls)}: {_reason(last)}")
+        raise self._error(f"cannot reach {', '.join(self._urls)}: {_reason(last)}",
+                          UnreachableError)
 
     @defer.inlineCallbacks
     def ping(self):
         """The server's version (``X-Influxdb-Version``) once it answers ``/ping``."""
         code, body = yield self._request("GET", "/ping", {})
+        if code == 401:
+            raise self._auth_error(body)
         if code not in (200, 204):
-            raise InfluxDBError(f"{self.name}: ping answered {code}: {_message(body)}")
+            raise self._error(f"/ping answered {code}: {_message(body)}")
         return code
 
     @defer.inlineCallbacks
@@ -185,16 +210,16 @@ class InfluxDBClient:
         form = urlencode(params).encode("utf-8")
         code, body = yield self._request("POST", "/query", {}, form,
                                          b"application/x-www-form-urlencoded")
+        if code == 401:
+            raise self._auth_error(body)
         try:
             data = json.loads(body or b"{}")
         except ValueError:
-            raise InfluxDBError(f"{self.name}: /query answered {code} with no JSON") from None
-        if code == 401:
-            raise InfluxDBError(f"{self.name}: authorization failed: {data.get('error', '')}")
+            raise self._error(f"/query answered {code} with no JSON") from None
         if isinstance(data, dict) and data.get("error"):
             raise QueryError(str(data["error"]))
-        if code != 200:
-            raise InfluxDBError(f"{self.name}: /query answered {code}")
+        if code != 200 or not isinstance(data, dict):
+            raise self._error(f"/query answered {code}")
         results = data.get("results") or []
         for result in results:
             if result.get("error"):
@@ -212,8 +237,10 @@ class InfluxDBClient:
         if consistency:
             params["consistency"] = consistency
         code, data = yield self._request("POST", "/write", params, body, b"text/plain; charset=utf-8")
+        if code == 401:
+            raise self._auth_error(data)
         if code != 204:
-            raise InfluxDBError(f"{self.name}: write to {database!r} failed ({code}): {_message(data)}")
+            raise self._error(f"write to {database!r} failed ({code}): {_message(data)}")
         return None
 
 
@@ -239,7 +266,7 @@ def _read_bounded(response):
     length = response.length
     if isinstance(length, int) and length > MAX_RESPONSE_BYTES:
         response.deliverBody(_Discard())
-        raise InfluxDBError(f"response of {length} bytes is larger than {MAX_RESPONSE_BYTES}")
+        raise InfluxDBError(f"InfluxDB answered {length} bytes, more than {MAX_RESPONSE_BYTES}")
     import treq
 
     data = yield treq.content(response)

@@ -42,7 +42,7 @@ from twisted.internet.task import LoopingCall, deferLater
 from twisted.logger import Logger
 
 from kapacitord_tw.auth.subscriptions import generate_token, split_token
-from kapacitord_tw.influxdb.client import InfluxDBClient, InfluxDBError
+from kapacitord_tw.influxdb.client import InfluxDBClient, InfluxDBError, UnreachableError
 from kapacitord_tw.influxdb.influxql import quote_ident, quote_string
 from kapacitord_tw.influxdb.udp import UDPSubscription, listen as listen_udp
 
@@ -236,7 +236,7 @@ class Cluster:
             yield self._link_subscriptions()
         except InfluxDBError as e:
             self.sync_errors += 1
-            if "cannot reach" in str(e):
+            if isinstance(e, UnreachableError):
                 self.connected = False
             self.log.error("influxdb cluster {cluster}: failed to link subscriptions: {error}",
                            cluster=self.name, error=redact(str(e), self._secrets))

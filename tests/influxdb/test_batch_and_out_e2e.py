@@ -174,3 +174,54 @@ stream
 
     assert _wait(errors) == 1
     assert "failed to write 1 points to database does_not_exist" in d.output()
+
+
+def test_influx_db_out_create_makes_the_database_and_its_retention_policy(stack):
+    influx, d = stack
+    # ``existing`` already has its own default policy: ``extra`` is added beside it.
+    influx.query("CREATE DATABASE existing")
+    d.start()
+    for task_id, db, rp in [("fresh", "created", "kept"), ("beside", "existing", "extra")]:
+        _define(d, task_id, f"""
+stream
+    |from()
+        .measurement('cpu')
+    |influxDBOut()
+        .create()
+        .database('{db}')
+        .retentionPolicy('{rp}')
+        .buffer(1)
+""")
+
+    def policies(db):
+        try:
+            rows = influx.series(f'SHOW RETENTION POLICIES ON "{db}"', db)
+        except RuntimeError:  # not created yet
+            return None
+        return {r[0]: (r[1], r[3], r[4]) for r in rows[0]["values"]} if rows else None
+
+    # name -> (duration, replication, default), as Kapacitor's CREATE DATABASE ... WITH NAME
+    assert _wait(lambda: policies("created")) == {"kept": ("0s", 1, True)}
+    assert _wait(lambda: (policies("existing") or {}).get("extra")) == ("0s", 1, False)
+    assert policies("existing")["autogen"][2] is True
+
+    status, _h, data = d.request("POST", "/write?db=telegraf&rp=autogen",
+                                 b"cpu,host=a usage_idle=7.5 1700000000000000000")
+    assert status == 204, data
+    rows = _wait(lambda: influx.series('SELECT "usage_idle" FROM "created"."kept"."cpu"',
+                                       "created"))
+    assert rows[0]["values"] == [["2023-11-14T22:13:20Z", 7.5]]
+    rows = _wait(lambda: influx.series('SELECT "usage_idle" FROM "existing"."extra"."cpu"',
+                                       "existing"))
+    assert rows[0]["values"] == [["2023-11-14T22:13:20Z", 7.5]]
+    for task_id in ("fresh", "beside"):
+        task = json.loads(d.request("GET", f"/kapacitor/v1/tasks/{task_id}")[2])
+        assert task["error"] == ""
+        assert task["stats"]["node-stats"]["influxdb_out2"]["points_written"] == 1
+    # Starting again finds everything in place.
+    status, _h, _b = d.request("PATCH", "/kapacitor/v1/tasks/beside", {"status": "disabled"})
+    assert status == 200
+    status, _h, _b = d.request("PATCH", "/kapacitor/v1/tasks/beside", {"status": "enabled"})
+    assert status == 200
+    time.sleep(0.5)
+    assert json.loads(d.request("GET", "/kapacitor/v1/tasks/beside")[2])["error"] == ""

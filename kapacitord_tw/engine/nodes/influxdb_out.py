@@ -5,9 +5,16 @@ holds ``.buffer()`` points (default 1000) and every ``.flushInterval()``
 (default 10s, on the reactor's clock), and once more when the task stops
 (the daemon stops its tasks before the InfluxDB clients).  Measurement and
 retention policy default to the point's own; ``.tag()`` adds tags.
-``.create()`` issues ``CREATE DATABASE`` when the node starts.  A write
-that fails is counted in ``write_errors`` and logged; its points are
-dropped, as upstream drops them after its retries.  At most
+``.create()`` issues upstream's ``CREATE DATABASE "db" [WITH NAME "rp"]``
+when the node starts (the retention policy becomes the new database's
+default, infinite, replication 1); where the database already exists with
+another default, InfluxDB refuses that statement and the policy is created
+on its own (``CREATE RETENTION POLICY ... DURATION INF REPLICATION 1``)
+unless it exists: upstream only logs the refusal and its writes then fail.
+A write that fails is counted in ``write_errors`` and logged; its points
+are dropped, as upstream drops them after its retries.  A failed write or
+create also becomes the task's ``error`` (``GET /tasks/<id>``); upstream
+only logs them.  At most
 ``MAX_IN_FLIGHT`` writes are outstanding; beyond that a flush waits for the
 next tick, and the buffer is capped at ``MAX_BUFFERED`` points (more are
 dropped and counted as errors).
@@ -23,7 +30,11 @@ from twisted.internet.task import LoopingCall
 
 from kapacitord_tw.engine.messages import Batch, Point
 from kapacitord_tw.engine.node import Node, NodeError, duration_ns, node_type, prop
+from kapacitord_tw.influxdb.client import QueryError
 from kapacitord_tw.influxdb.influxql import quote_ident
+
+#: InfluxDB's answer to ``CREATE DATABASE ... WITH NAME`` for a database with another default.
+RP_CONFLICT = "retention policy conflicts with an existing policy"
 
 MAX_IN_FLIGHT = 4
 MAX_BUFFERED = 1_000_000
@@ -96,19 +107,61 @@ class InfluxDBOutNode(Node):
         self._in_flight: List[defer.Deferred] = []
         self._timer = None
         self._creating: Optional[defer.Deferred] = None
+        self._reported_at: Optional[float] = None
 
     # ------------------------------------------------------------ life
 
     def start(self) -> None:
+        errors = getattr(self.task.services, "task_errors", None)
+        if errors is not None:
+            errors.clear(self.task.id)
         if self.create and self.database:
-            d = self.cluster.client.query(f"CREATE DATABASE {quote_ident(self.database)}")
-            d.addErrback(lambda f: self.error(f"failed to create database {self.database!r}: "
-                                              f"{f.getErrorMessage()}"))
+            d = self._create_database()
+            d.addErrback(self._create_failed)
             # Writes wait for the database to exist.
             self._creating = d
         self._timer = LoopingCall(self.flush)
         self._timer.clock = self.task.clock
         self._timer.start(self.flush_interval / 1e9, now=False)
+
+    @defer.inlineCallbacks
+    def _create_database(self):
+        query = self.cluster.client.query
+        db, rp = self.database, self.retention_policy
+        statement = f"CREATE DATABASE {quote_ident(db)}"
+        if rp:
+            statement += f" WITH NAME {quote_ident(rp)}"
+        try:
+            yield query(statement)
+        except QueryError as e:
+            if not rp or RP_CONFLICT not in str(e):
+                raise
+            # The database exists with another default policy: add the missing policy.
+            results = yield query(f"SHOW RETENTION POLICIES ON {quote_ident(db)}")
+            names = {row[0] for r in results for series in r.get("series") or []
+                     for row in series.get("values") or []}
+            if rp not in names:
+                yield query(f"CREATE RETENTION POLICY {quote_ident(rp)} ON {quote_ident(db)} "
+                            "DURATION INF REPLICATION 1")
+        self.log.info("task {task} node {node}: database {db} created{rp}", task=self.task.id,
+                      node=self.name, db=db, rp=f" with retention policy {rp}" if rp else "")
+
+    def _create_failed(self, failure) -> None:
+        message = f"failed to create database {self.database}: {failure.getErrorMessage()}"
+        self.error(message)
+        self._report(message)
+
+    def _report(self, message: str) -> None:
+        """The task's ``error``, as ``GET /tasks/<id>`` shows it (stored: at most once a
+        second, so a failing InfluxDB under load does not turn into a disk write per flush)."""
+        errors = getattr(self.task.services, "task_errors", None)
+        if errors is None or self.task.stopped:
+            return
+        now = self.task.clock.seconds()
+        if self._reported_at is not None and now - self._reported_at < 1.0:
+            return
+        self._reported_at = now
+        errors.report(self.task.id, message)
 
     def stop(self) -> None:
         if self._timer is not None and self._timer.running:
@@ -188,6 +241,7 @@ class InfluxDBOutNode(Node):
         self.log.error("task {task} node {node}: failed to write {count} points to database "
                        "{db}: {error}", task=self.task.id, node=self.name, count=count, db=db,
                        error=failure.getErrorMessage())
+        self._report(f"failed to write points to database {db}: {failure.getErrorMessage()}")
 
     def _done(self, _result, d) -> None:
         if d in self._in_flight:
