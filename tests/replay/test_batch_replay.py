@@ -137,3 +137,135 @@ def test_a_batch_bigger_than_a_read_is_read_whole(tmp_path, monkeypatch):
     while not stream.done:
         got.extend(stream.read(100))
     assert len(got) == data.count(b"\n")
+
+
+# ------------------------------------------------------------ behaviour, errors
+
+SIMPLE = """
+batch
+    |query('SELECT mean("value") FROM "telegraf"."default".cpu_usage_idle')
+        .period(10s)
+        .every(10s)
+        .groupBy(time(2s), 'cpu')
+    |httpOut('out')
+"""
+STREAM = "stream|from().measurement('cpu')|httpOut('out')"
+
+
+def _simple(tmp_path, monkeypatch, entries=1):
+    h = harness(tmp_path, monkeypatch)
+    data = (TESTDATA / "TestBatch_SimpleMR.0.brpl").read_bytes()
+    drop_recording(h, "rec", [data] * entries)
+    open_service(h)
+    define_batch(h, "t", SIMPLE)
+    return h
+
+
+def test_a_real_clock_batch_replay_releases_each_batch_at_its_last_point(tmp_path, monkeypatch):
+    h = _simple(tmp_path, monkeypatch)
+    h.post(V1 + "/replays", {"id": "r", "task": "t", "recording": "rec", "clock": "real"})
+    run_turns(h)
+    # The first batches' points span 8 seconds: nothing is released before then.
+    assert h.get(V1 + "/replays/r").code == 202
+    collected = lambda: h.get(V1 + "/tasks/t?replay-id=r").json()[  # noqa: E731
+        "stats"]["node-stats"]["query1"]["collected"]
+    assert collected() == 0
+    h.clock.advance(8)
+    run_turns(h)
+    assert collected() == 3  # one batch per cpu
+    h.clock.advance(3600)
+    run_turns(h)
+    assert h.get(V1 + "/replays/r").json()["status"] == "finished"
+
+
+def test_deleting_a_batch_recording_stops_its_replay_with_a_message(tmp_path, monkeypatch):
+    h = _simple(tmp_path, monkeypatch)
+    h.post(V1 + "/replays", {"id": "r", "task": "t", "recording": "rec", "clock": "real"})
+    run_turns(h)
+    assert h.delete(V1 + "/recordings/rec").code == 204
+    shown = h.get(V1 + "/replays/r").json()
+    assert (shown["status"], shown["error"]) == (
+        "failed", "running replay: recording rec was deleted")
+    assert os.listdir(h.app.replays.dir) == []
+
+
+def test_a_recording_of_the_other_type_fails_as_in_kapacitor(tmp_path, monkeypatch):
+    h = _simple(tmp_path, monkeypatch)
+    reply = h.post(V1 + "/tasks", {"id": "s", "type": "stream", "script": STREAM,
+                                   "dbrps": [{"db": "telegraf", "rp": "default"}]})
+    assert reply.code == 200, reply.body
+    h.post(V1 + "/replays", {"id": "r1", "task": "s", "recording": "rec"})
+    assert h.get(V1 + "/replays/r1").json()["error"] == (
+        "running replay: data source open: gzip: invalid header")
+    with open(os.path.join(h.app.replays.dir, "st.srpl"), "wb") as f:
+        f.write(b"telegraf\ndefault\ncpu value=1 0\n")
+    open_service(h)
+    h.post(V1 + "/replays", {"id": "r2", "task": "t", "recording": "st"})
+    assert h.get(V1 + "/replays/r2").json()["error"] == (
+        "running replay: data source open: zip: not a valid zip file")
+
+
+def test_a_recording_with_more_sources_than_the_task_has_queries_fails(tmp_path, monkeypatch):
+    h = _simple(tmp_path, monkeypatch, entries=2)
+    h.post(V1 + "/replays", {"id": "r", "task": "t", "recording": "rec"})
+    run_turns(h)
+    assert h.get(V1 + "/replays/r").json()["error"] == (
+        "running replay: unexpected number of batch collectors. exp 2 got 1")
+
+
+def test_a_damaged_batch_recording_fails_the_replay(tmp_path, monkeypatch):
+    h = harness(tmp_path, monkeypatch)
+    drop_recording(h, "rec", [b'{"name":"cpu","points":[{"fields":{"v":1},"time":"2015-10-30T17:14:12Z"}]}\n{"name": oops}\n'])
+    open_service(h)
+    define_batch(h, "t", SIMPLE)
+    h.post(V1 + "/replays", {"id": "r", "task": "t", "recording": "rec"})
+    run_turns(h)
+    error = h.get(V1 + "/replays/r").json()["error"]
+    assert error.startswith("running replay: invalid batch recording: Expecting value"), error
+
+
+def test_live_replay_requests_are_checked_as_in_kapacitor(tmp_path, monkeypatch):
+    h = _simple(tmp_path, monkeypatch)
+    h.post(V1 + "/tasks", {"id": "s", "type": "stream", "script": STREAM,
+                           "dbrps": [{"db": "telegraf", "rp": "default"}]})
+    start = "2020-01-01T00:00:00Z"
+    stream = h.post(V1 + "/replays/batch", {"task": "s", "start": start})
+    assert (stream.code, stream.error) == (400, "cannot replay batch against stream task: s")
+    missing = h.post(V1 + "/replays/batch", {"task": "nope", "start": start})
+    assert (missing.code, missing.error) == (404, "task load: no task exists")
+    no_start = h.post(V1 + "/replays/batch", {"task": "t"})
+    assert (no_start.code, no_start.error) == (400, "must provide start time")
+    bad_id = h.post(V1 + "/replays/batch", {"id": "a b", "task": "t", "start": start})
+    assert (bad_id.code, bad_id.error) == (400, 'replay ID must match ^[-\\._\\p{L}0-9]+$ "a b"')
+    bad_id = h.post(V1 + "/replays/query", {"id": "a/b", "task": "t", "query": "x"})
+    assert (bad_id.code, bad_id.error) == (
+        400, 'recording ID must match ^[-\\._\\p{L}0-9]+$ "a/b"')
+    bad_clock = h.post(V1 + "/replays/query", {"task": "t", "query": "x", "clock": "slow"})
+    assert (bad_clock.code, bad_clock.error) == (400, "unknown Clock slow")
+    bad_type = h.post(V1 + "/recordings/query", {"query": "x", "type": "invalid"})
+    assert bad_type.code == 400
+
+
+def test_a_batch_recording_may_run_at_most_so_many_queries(tmp_path, monkeypatch):
+    h = harness(tmp_path, monkeypatch, now_ns=time.time_ns())
+    open_service(h)
+    define_batch(h, "t", SIMPLE.replace("every(10s)", "every(1s)"))
+    start = h.clock.seconds() - 2 * 86400
+    created = h.post(V1 + "/recordings/batch", {
+        "id": "b", "task": "t",
+        "start": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start))})
+    assert (created.code, created.json()["status"]) == (201, "running")
+    shown = h.get(V1 + "/recordings/b").json()
+    assert (shown["status"], shown["error"]) == (
+        "failed", "the time range needs more than 100000 queries: record a shorter one")
+
+
+def test_a_live_query_replay_needs_as_many_queries_as_one(tmp_path, monkeypatch):
+    h = harness(tmp_path, monkeypatch)
+    open_service(h)
+    define_batch(h, "two", SIMPLE + SIMPLE.replace("httpOut('out')", "httpOut('other')"))
+    h.post(V1 + "/replays/query", {"id": "r", "task": "two",
+                                   "query": 'SELECT "v" FROM "telegraf"."default"."m"'})
+    run_turns(h)
+    assert h.get(V1 + "/replays/r").json()["error"] == (
+        "running replay: unexpected number of batch collectors. exp 1 got 2")
