@@ -10,8 +10,8 @@ database and retention policy.
 
 Bounded on every side: a datagram is at most 64 KiB (larger ones are cut
 by the kernel, as upstream's read buffer cuts them) and is parsed on the
-reactor, a few hundred kilobytes per reactor turn at most (Twisted's
-``maxThroughput``).  When the engine pushes back (``publish`` returns a
+reactor, 64 KiB per reactor turn at most (Twisted's ``maxThroughput``,
+256 KiB by default).  When the engine pushes back (``publish`` returns a
 Deferred) the listener stops reading the socket, keeps at most
 ``udp-buffer`` datagrams that were already read, and drops (and counts)
 the rest, as upstream's full packet channel leaves them in the kernel.
@@ -37,6 +37,8 @@ from kapacitord_tw.ingest.lineprotocol import FieldDecodeError, LineProtocolErro
 
 #: Upstream's ``UDPPacketSize``: the largest datagram read (Twisted's default is 8 KiB).
 UDP_PACKET_SIZE = 65536
+#: Bytes read (and parsed) per reactor turn at most: one largest datagram, ~15 ms of parsing.
+MAX_READ_PER_TURN = 65536
 #: A parse error's text in a log line is cut to this many characters (a datagram can be 64 KiB).
 MAX_LOGGED_ERROR = 300
 
@@ -73,8 +75,10 @@ class _RateLimitedLog:
             return
         self._last = now
         kw["suppressed"] = self._suppressed
+        if self._suppressed:
+            fmt += " ({suppressed} similar errors not logged)"
         self._suppressed = 0
-        self._log.error(fmt + " ({suppressed} similar errors not logged)", **kw)
+        self._log.error(fmt, **kw)
 
 
 class UDPSubscription(DatagramProtocol):
@@ -209,6 +213,7 @@ def listen(reactor, subscription: UDPSubscription, bind: str, port: int, read_bu
         host = yield reactor.resolve(host)
     listening = reactor.listenUDP(port, subscription, interface=host,
                                   maxPacketSize=UDP_PACKET_SIZE)
+    listening.maxThroughput = MAX_READ_PER_TURN  # Twisted's default is 256 KiB
     if read_buffer:
         try:
             listening.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, read_buffer)

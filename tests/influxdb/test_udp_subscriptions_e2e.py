@@ -152,3 +152,19 @@ def test_a_point_written_to_influxd_reaches_a_stream_task_over_udp(stack):
     _wait(lambda: "closed UDP listener for other.autogen" in d.output())
     assert len(_udp_stats(d)[1]) == 1
     assert d.stop() == 0
+
+    # A port taken by someone else meanwhile: the subscription is made anew on another port.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
+        squatter.bind(("127.0.0.1", udp_port))
+        d = start()
+        subs = _wait(lambda: [s for s in _ours(influx, tmp_path)
+                              if urlsplit(s[4][0]).port != udp_port])
+        assert len(_ours(influx, tmp_path)) == 1
+        new_port = urlsplit(subs[0][4][0]).port
+        _wait(lambda: [e for e in _udp_stats(d)[1]
+                       if e["tags"]["bind"] == f"127.0.0.1:{new_port}"])
+        assert f"failed to start UDP listener for telegraf.autogen on 127.0.0.1:{udp_port}" \
+            in d.output()
+        influx.write("telegraf", "cpu,host=server04 usage_idle=0.5")
+        _wait(lambda: "server04" in log_path.read_text(), timeout=10)
+    assert d.stop() == 0
