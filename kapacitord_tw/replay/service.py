@@ -276,8 +276,17 @@ class ReplayService:
         else:
             self.log.info("recording {id} finished: {size} bytes", id=recording.id, size=size)
         d = self.recordings.replace(recording)
+        d.addCallback(self._orphan_removed, recording)
         d.addErrback(lambda f: self.log.failure("cannot save recording {id}", f, id=recording.id))
         return d.addCallback(lambda _: recording)
+
+    def _orphan_removed(self, saved, recording: Recording) -> None:
+        """Deleted while its file was being finished: the file goes too."""
+        if saved is None and recording.status == FINISHED:
+            try:
+                os.remove(recording.path)
+            except FileNotFoundError:
+                pass
 
     def _off_reactor(self, function):
         if self._pool is not None:

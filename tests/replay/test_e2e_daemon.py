@@ -64,7 +64,7 @@ def test_record_then_replay_reproduces_the_tasks_httpout(daemon, tmp_path):
     recorded = {}
     recorder = threading.Thread(target=lambda: recorded.setdefault(
         "outcome", cli(daemon.base, "record", "stream", "-task", "cpu_mean",
-                       "-duration", "2s", "-recording-id", "rec1")))
+                       "-duration", "4s", "-recording-id", "rec1")))
     recorder.start()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

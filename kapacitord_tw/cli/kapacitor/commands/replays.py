@@ -58,6 +58,20 @@ RECORD_BATCH = """Usage: kapacitor record batch [options]
 
 	See 'kapacitor help replay' for how to replay a recording.
 
+Examples:
+
+	$ kapacitor record batch -task cpu_idle -start 2015-09-01T00:00:00Z -stop 2015-09-02T00:00:00Z
+
+		This records the result of the query defined in task 'cpu_idle' and runs the query
+		until the queries reaches the stop time, starting at time 'start' and incrementing
+		by the schedule defined in the task.
+
+	$ kapacitor record batch -task cpu_idle -past 10h
+
+		This records the result of the query defined in task 'cpu_idle' and runs the query
+		until the queries reaches the present time.
+		The starting time for the queries is 'now - 10h' and increments by the schedule defined in the task.
+
 Options:
 """
 
@@ -70,6 +84,12 @@ RECORD_QUERY = """Usage: kapacitor record query [options]
 	Recordings have types like tasks. you must specify the desired type.
 
 	See 'kapacitor help replay' for how to replay a recording.
+
+Examples:
+
+	$ kapacitor record query -query 'select value from "telegraf"."default"."cpu_idle" where time > now() - 1h and time < now()' -type stream
+
+		This records the result of the query and stores it as a stream recording. Use '-type batch' to store as batch recording.
 
 Options:
 """
@@ -103,6 +123,20 @@ Replay data from the queries in a batch task against the task.
 
 This is similar to 'kapacitor record batch ...' but without saving a recording.
 
+Examples:
+
+	$ kapacitor replay-live batch -task cpu_idle -start 2015-09-01T00:00:00Z -stop 2015-09-02T00:00:00Z
+
+		This replays the result of the query defined in task 'cpu_idle' and runs the query
+		until the queries reaches the stop time, starting at time 'start' and incrementing
+		by the schedule defined in the task.
+
+	$ kapacitor replay-live batch -task cpu_idle -past 10h
+
+		This replays the result of the query defined in task 'cpu_idle' and runs the query
+		until the queries reaches the present time.
+		The starting time for the queries is 'now - 10h' and increments by the schedule defined in the task.
+
 Options:
 """
 
@@ -111,6 +145,13 @@ REPLAY_LIVE_QUERY = """Usage: kapacitor replay-live query [options]
 Replay the result of a querty against a task.
 
 This is similar to 'kapacitor record query...' but without saving a recording.
+
+Examples:
+
+	$ kapacitor replay-live query -task cpu_alert -rec-time -query 'select value from "telegraf"."default"."cpu_idle" where time > now() - 1h and time < now()'
+
+		This replays the result of the query against the cpu_alert task.
+
 
 Options:
 """
