@@ -57,8 +57,9 @@ class FromNode(Node):
         lam = self.props.get("Lambda")
         self.where = lambda_evaluator(lam) if lam is not None else None
         #: key of this node's grouping in a Series' memo (equal for equal groupings)
-        self._memo_key = (("from", self.fixed_dimensions) if self.fixed_dimensions is not None
-                          else ("from*", self.by_name))
+        # A string: its hash is cached, a tuple's is computed at every look-up.
+        self._memo_key = ("from\n" + repr(self.fixed_dimensions) if self.fixed_dimensions is not None
+                          else f"from*\n{self.by_name}")
 
     def receive_rows(self, database: str, retention_policy: str, rows) -> None:
         """A chunk of written rows ``(series, fields, time)`` straight from
