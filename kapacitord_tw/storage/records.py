@@ -68,9 +68,32 @@ def batch_bytes(lines: list[bytes]) -> bytes:
     return b"\n".join(lines) + b"\n" + commit_line(len(lines)) + b"\n"
 
 
+#: The C scanner behind ``json.loads``, called without its per-call wrapping.
+_scan_once = json.JSONDecoder().scan_once
+
+
+def decode(body: bytes):
+    """``json.loads(body)`` in about half the time, for the ASCII lines this module writes.
+
+    Start-up decodes every record, and the user DB every user once more;
+    for small records ``json.loads``'s per-call wrapping costs as much as
+    the scan itself.  Anything the fast path is unsure of (non-ASCII bytes,
+    whitespace around the value, an error) is handed to ``json.loads``, so
+    results and error messages are exactly its own.
+    """
+    try:
+        text = body.decode("ascii")
+        value, end = _scan_once(text, 0)
+    except (UnicodeDecodeError, StopIteration, ValueError):
+        return json.loads(body)
+    if end != len(text):
+        return json.loads(body)
+    return value
+
+
 def value_of(line: bytes) -> dict:
     """A fresh copy of the value held by a put line."""
-    return json.loads(line[9:])[3]
+    return decode(line[9:])[3]
 
 
 def snapshot_bytes(chunks) -> bytes:
@@ -110,7 +133,7 @@ def _check(line: bytes) -> object:
     body = line[9:]
     if b"%08x" % zlib.crc32(body) != line[:8]:
         raise _Bad("checksum mismatch")
-    return json.loads(body)
+    return decode(body)
 
 
 def load(data: bytes, path: str) -> Loaded:
