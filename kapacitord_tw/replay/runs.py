@@ -11,8 +11,11 @@ quiet stream still ends the recording).
 fed from the recording with ``replay.go``'s clock rules: times are shifted
 so that the first point is "now" unless ``recording-time`` is set, and the
 ``real`` clock waits until each point's (shifted) time while ``fast`` does
-not wait at all.  Work runs in slices of at most :data:`SLICE_POINTS`
-points or :data:`SLICE_SECONDS`, one slice per reactor turn.
+not wait at all.  :class:`BatchReplay` does the same for a batch task,
+handing each query node the batches of its source (an entry of a batch
+recording, or the answers of live queries).  Work runs in slices of about
+:data:`SLICE_SECONDS`, one slice per reactor turn; a source that waits for
+InfluxDB's answer lets the reactor go until it comes.
 """
 
 from __future__ import annotations
@@ -162,6 +165,9 @@ class _Replay:
             self._slice()
         except (RecordingFormatError, SourceError, QueryFailed) as e:
             self._fail(f"running replay: {e}")
+        except Exception as e:  # a bug must end the replay, not leave it running
+            self.log.failure("replay {replay} failed", replay=self.id)
+            self._fail(f"running replay: {e}")
 
     def _slice(self) -> None:
         raise NotImplementedError
@@ -276,6 +282,10 @@ class StreamReplay(_Replay):
         batch = []
         while True:
             if not self._pending:
+                if _perf() >= deadline:
+                    self._feed(batch)
+                    self._schedule(0)
+                    return
                 points = self._reader.read(SLICE_POINTS)
                 if not points:
                     break
@@ -296,9 +306,6 @@ class StreamReplay(_Replay):
             if len(batch) >= SLICE_POINTS:
                 self._feed(batch)
                 batch = []
-                if _perf() >= deadline:
-                    self._schedule(0)
-                    return
         self._feed(batch)
         self._finish()
 
@@ -337,8 +344,8 @@ def open_stream_file(path: str):
     return open_source
 
 
-#: JSON text of a batch recording decoded per read (one slice's worth at most).
-READ_BYTES = 1 << 20
+#: JSON text of a batch recording decoded per read (about a slice's worth).
+READ_BYTES = 256 * 1024
 
 
 class _FileBatches:
@@ -412,8 +419,8 @@ class BatchReplay(_Replay):
         # Each collector's edge from the batch node counts what it collects.
         source = next((n for n in self.execution.sources if n.spec.type_name == "BatchNode"),
                       None)
-        self._edges = [(source.edge_counts, source.children.index(node))
-                       for node in self._collectors]
+        self._edges = [] if source is None else [
+            (source.edge_counts, source.children.index(node)) for node in self._collectors]
         self._sources: List[_Source] = []
         self._in_slice = False
 
@@ -446,11 +453,16 @@ class BatchReplay(_Replay):
             self.log.failure("replay {replay}: cannot read its data", failure, replay=self.id)
         self._fail(f"running replay: {failure.getErrorMessage()}")
 
-    def _heads_ready(self) -> bool:
-        """Every source has its next batch at hand or is done; False while one loads."""
+    def _heads_ready(self, deadline: float) -> bool:
+        """Every source has its next batch at hand or is done.  False while one
+        loads (its answer schedules the next slice) or when the slice's time is
+        up (then the next slice is scheduled here)."""
         for state in self._sources:
             while not state.pending and not state.source.done:
                 if state.loading:
+                    return False
+                if _perf() >= deadline:
+                    self._schedule(0)
                     return False
                 result = state.source.read()
                 if isinstance(result, defer.Deferred):
@@ -477,7 +489,7 @@ class BatchReplay(_Replay):
         self._in_slice = True
         try:
             while not self.finished:
-                if not self._heads_ready():
+                if not self._heads_ready(deadline):
                     return
                 heads = [s for s in self._sources if s.pending]
                 if not heads:
