@@ -106,15 +106,23 @@ def _exec(options, ctx: HandlerContext):
                                    max_pending=ctx.max_pending)
 
 
+def _internal(name: str) -> Factory:
+    """The factory *name* of :mod:`.internal`, imported (with the Go
+    template engine it needs) when the first such handler is created."""
+    def factory(options, ctx: HandlerContext):
+        from kapacitord_tw.alerts import internal
+
+        return getattr(internal, name)(options, ctx)
+    return factory
+
+
 def default_kinds() -> HandlerKinds:
     """The kinds this daemon runs itself: log, post, tcp, exec, aggregate, publish."""
-    from kapacitord_tw.alerts import internal
-
     kinds = HandlerKinds()
     kinds.register("log", _log)
     kinds.register("post", _post)
     kinds.register("tcp", _tcp)
     kinds.register("exec", _exec)
-    kinds.register("aggregate", internal.aggregate)
-    kinds.register("publish", internal.publish)
+    kinds.register("aggregate", _internal("aggregate"))
+    kinds.register("publish", _internal("publish"))
     return kinds

@@ -28,7 +28,6 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from kapacitord_tw.alerts.kinds import HandlerContext, HandlerKinds, default_kinds
-from kapacitord_tw.alerts.match import compile_match
 from kapacitord_tw.alerts.specs import HandlerSpec
 from kapacitord_tw.alerts.topics import Topic
 from kapacitord_tw.engine.alerting import AlertEvent, Inhibitor
@@ -52,6 +51,16 @@ class HandlerCreateError(ValueError):
 
 class HandlerUpdateError(ValueError):
     """``failed to update handler: ...``"""
+
+
+def _compile_match(text: str):
+    """:func:`~kapacitord_tw.alerts.match.compile_match`; the TICKscript front
+    end it needs is imported for the first handler that has a match."""
+    if not text:
+        return None
+    from kapacitord_tw.alerts.match import compile_match
+
+    return compile_match(text)
 
 
 def _event_key(topic: str, event_id: str) -> str:
@@ -306,7 +315,7 @@ class AlertService:
             topic=spec.topic, handler_id=spec.id, reactor=self._reactor, collect=self.collect,
             max_pending=self.buffer_length, http_client=self._http_client)
         try:
-            match = compile_match(spec.match)
+            match = _compile_match(spec.match)
         except ValueError as e:
             raise HandlerCreateError(str(e)) from None
         try:

@@ -14,12 +14,15 @@ The alert node renders ``.id()``, ``.message()`` and ``.details()`` with
 from __future__ import annotations
 
 import datetime as _dt
+from typing import TYPE_CHECKING
 
 import attr
 
-from kapacitord_tw.engine.gotemplate import JSON_FUNCS, Template, parse
 from kapacitord_tw.engine.govalues import GoDuration, GoStruct, GoTime, StringMap
 from kapacitord_tw.gocompat import format_time, json_dumps
+
+if TYPE_CHECKING:  # the template engine loads when a task's templates are compiled
+    from kapacitord_tw.engine.gotemplate import Template
 
 __all__ = ["AlertData", "AlertTemplates", "Level", "ServerInfo",
            "DEFAULT_ID", "DEFAULT_MESSAGE", "DEFAULT_DETAILS"]
@@ -193,6 +196,8 @@ class AlertTemplates:
     def compile(cls, task_name: str, id_text: str = DEFAULT_ID,
                 message_text: str = DEFAULT_MESSAGE, details_text: str = DEFAULT_DETAILS,
                 server: ServerInfo | None = None) -> "AlertTemplates":
+        from kapacitord_tw.engine.gotemplate import JSON_FUNCS, parse
+
         return cls(
             id=parse(id_text, "id"),
             message=parse(message_text, "message"),

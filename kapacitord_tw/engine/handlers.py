@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import os
 import stat
+from typing import TYPE_CHECKING
 
 import attr
 from twisted.internet import defer, error, protocol
 from twisted.internet.endpoints import HostnameEndpoint
 from twisted.logger import Logger
 
-from kapacitord_tw.httpclient import quiet_pool
-from kapacitord_tw.engine.alertdata import AlertData
-from kapacitord_tw.engine.gotemplate import JSON_FUNCS, TemplateError, parse
+if TYPE_CHECKING:
+    from kapacitord_tw.engine.alertdata import AlertData
 
 __all__ = ["ExecHandler", "HandlerConfigError", "LogHandler", "PostHandler", "TCPHandler"]
 
@@ -190,6 +190,8 @@ class PostHandler(_Base):
     _url_template = attr.ib(default=None, init=False)
 
     def __attrs_post_init__(self) -> None:
+        from kapacitord_tw.engine.gotemplate import JSON_FUNCS, TemplateError, parse
+
         if not self.url:
             raise HandlerConfigError(
                 "An appropriately formatted url must be specified if an endpoint is not specified")
@@ -203,6 +205,8 @@ class PostHandler(_Base):
             self.timeout = DEFAULT_TIMEOUT
 
     async def _post(self, alert: AlertData) -> None:
+        from kapacitord_tw.engine.gotemplate import TemplateError
+
         try:
             url = self._url_template.execute(alert.template_value())
         except TemplateError as e:
@@ -236,6 +240,8 @@ def _default_client():
     from treq.client import HTTPClient
     from twisted.internet import reactor
     from twisted.web.client import Agent
+
+    from kapacitord_tw.httpclient import quiet_pool
     return HTTPClient(Agent(reactor, pool=quiet_pool(reactor, persistent=False)))
 
 

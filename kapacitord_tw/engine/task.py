@@ -15,7 +15,6 @@ import attrs
 from twisted.logger import Logger
 
 from kapacitord_tw import tick
-from kapacitord_tw.engine import nodes as _nodes  # noqa: F401  (registers node types)
 from kapacitord_tw.engine.alerting import AlertTopics
 from kapacitord_tw.engine.messages import NO_DIMENSIONS, Point
 from kapacitord_tw.engine.node import NODE_TYPES, MultiInputNode, Node, NodeError
@@ -103,6 +102,10 @@ class TaskExecution:
         self.outputs: Dict[str, Node] = {}
         self.nodes: Dict[str, Node] = {}
         self.unsupported: List[str] = []
+        # The node modules register their types: loaded by the first task, not at start-up.
+        from kapacitord_tw.engine import nodes as node_families
+
+        node_families.register_all()
         pipeline = compiled.pipeline
         for spec in pipeline.nodes:
             cls = NODE_TYPES.get(spec.type_name)

@@ -11,6 +11,7 @@ change reaches the next alert.  It builds handlers for alert nodes
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from typing import Callable, Dict, Optional, Tuple
 
 import attr
@@ -73,10 +74,38 @@ class ServiceSpec:
         return self.module.test_options(config)
 
 
-SPECS: Dict[str, ServiceSpec] = {}
-for _name in _MODULES:
-    _m = importlib.import_module(f"kapacitord_tw.services.{_name}")
-    SPECS[_name] = ServiceSpec(_m.NAME, _name, _m.PROPERTY, _m)
+class _Specs(Mapping):
+    """Service name -> :class:`ServiceSpec`, in ``_MODULES`` order.
+
+    A service's module is imported when its spec is first asked for (a
+    handler, a node property, a service test), not at start-up: most
+    daemons use one or two of the eighteen.
+    """
+
+    def __init__(self, names) -> None:
+        self._names = tuple(names)
+        self._specs: Dict[str, ServiceSpec] = {}
+
+    def __getitem__(self, name: str) -> ServiceSpec:
+        spec = self._specs.get(name)
+        if spec is None:
+            if name not in self._names:
+                raise KeyError(name)
+            module = importlib.import_module(f"kapacitord_tw.services.{name}")
+            spec = self._specs[name] = ServiceSpec(module.NAME, name, module.PROPERTY, module)
+        return spec
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name) -> bool:
+        return name in self._names
+
+
+SPECS: Mapping = _Specs(_MODULES)
 
 #: sections whose ``global``/``state-changes-only`` add a handler to every alert node
 _GLOBAL = ("smtp", "victorops", "pagerduty2", "slack", "telegram", "opsgenie2", "teams",

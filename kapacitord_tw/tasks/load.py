@@ -26,7 +26,6 @@ import os
 from typing import List, Optional, Tuple
 
 import attrs
-import yaml
 from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -116,6 +115,8 @@ def decode_data_file(path: str, text: str, fields: dict, what: str) -> dict:
     YAML is turned into JSON first, as Kapacitor's ``ghodss/yaml`` does, so
     both go through the API's own decoders.
     """
+    import yaml  # only a [load] directory with YAML files needs it
+
     ext = go_ext(path)
     kind = "json" if ext == ".json" else "yaml"
     size = len(text.encode("utf-8", "surrogatepass"))

@@ -159,6 +159,7 @@ class Scripts:
             self._cache.move_to_end(key)
             return succeed(hit)
         if len(script) > self._threshold:
+            tick.load_all()  # imports on this thread, never in the worker
             d = self._workers.run(_guarded, function, *args)
         else:
             d = succeed(_guarded(function, *args))

@@ -1,8 +1,29 @@
-"""One module per node family; importing this package registers them all."""
+"""One module per node family; :func:`register_all` imports (and so registers) them all.
 
-from kapacitord_tw.engine.nodes import alert, outputs, source, stats, transform, union, window  # noqa: F401
-from kapacitord_tw.engine.nodes import derivative, influxql  # noqa: F401
-from kapacitord_tw.engine.nodes import (  # noqa: F401
-    barrier, combine, flatten, httppost, join, log, loopback, sideload)
-from kapacitord_tw.engine.nodes import batch, influxdb_out  # noqa: F401
-from kapacitord_tw.engine.nodes import trickle  # noqa: F401
+Importing the package alone registers nothing, so one family (``nodes.batch``
+for the replays) loads without the others, and the daemon loads them all
+when its first task is built rather than at start-up.
+"""
+
+import importlib
+
+#: Every node family, in registration order.
+FAMILIES = (
+    "alert", "outputs", "source", "stats", "transform", "union", "window",
+    "derivative", "influxql",
+    "barrier", "combine", "flatten", "httppost", "join", "log", "loopback", "sideload",
+    "batch", "influxdb_out",
+    "trickle",
+)
+
+_registered = False
+
+
+def register_all() -> None:
+    """Import every node family (idempotent)."""
+    global _registered
+    if _registered:
+        return
+    for name in FAMILIES:
+        importlib.import_module(f"{__name__}.{name}")
+    _registered = True
