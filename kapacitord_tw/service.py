@@ -63,6 +63,7 @@ from kapacitord_tw.stats import Counters
 from kapacitord_tw.storage import JournalStore, StoreService
 from kapacitord_tw.tasks import TaskMasterService, build_task_runner
 from kapacitord_tw.tasks.load import LoadService, Loader
+from kapacitord_tw.warmup import ImportWarmup
 
 STORE_FILE = "kapacitord-tw.journal"
 
@@ -423,4 +424,8 @@ def make_service(
     http_service = HTTPService(app, endpoint, ready=load_service.ready)
     http_service.setServiceParent(top)
     top.http = http_service
+    # Last, so stopped first: imports what start-up left out, once the listener is up.
+    warmup = ImportWarmup(reactor, ready=lambda: http_service.listening)
+    warmup.setServiceParent(top)
+    top.warmup = warmup
     return top
