@@ -42,7 +42,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+import sys
+from operator import itemgetter
+from collections.abc import Callable, Iterable
+
+import re2
 
 from kapacitord_tw.gocompat import go_quote
 from kapacitord_tw.ingest.points import FieldValue, Point, Unsigned
@@ -53,8 +57,11 @@ __all__ = [
     "MAX_KEY_LENGTH",
     "MAX_NANO_TIME",
     "MIN_NANO_TIME",
+    "SeriesKeys",
     "parse_points",
+    "parse_rows",
     "precision_multiplier",
+    "row_steps",
 ]
 
 #: Largest measurement-plus-tags key (escaped bytes) InfluxDB accepts.
@@ -114,9 +121,13 @@ class FieldDecodeError(Exception):
     nothing.  ``points_before`` are the points before the bad one.
     """
 
-    def __init__(self, message: str, points_before: tuple[Point, ...]) -> None:
+    def __init__(self, message: str, points_before: tuple[Point, ...],
+                 count_before: int | None = None) -> None:
         super().__init__(message)
         self.points_before = points_before
+        #: how many points came before the bad one (:func:`parse_rows` has no
+        #: ``Point`` objects to put in ``points_before``)
+        self.count_before = len(points_before) if count_before is None else count_before
 
     def __str__(self) -> str:
         return self.args[0]
@@ -304,6 +315,30 @@ _SERIES_CACHE: dict[str, tuple[int, str, tuple[tuple[str, str], ...]]] = {}
 _SERIES_CACHE_LIMIT = 200_000
 
 
+def _split_key(key: str, to_text):
+    """A simple series key (no escapes) as (key length, measurement, sorted
+    tags); None whenever the faithful scanner must decide (it may refuse it)."""
+    if len(key) > MAX_KEY_LENGTH:
+        return None
+    segments = key.split(",")
+    measurement = segments[0]
+    if not measurement:
+        return None
+    pairs = []
+    for segment in segments[1:]:
+        tag_key, _, tag_value = segment.partition("=")
+        if not tag_key or not tag_value or "=" in tag_value:
+            return None
+        pairs.append((tag_key, tag_value))
+    if len({k for k, _ in pairs}) != len(pairs):
+        return None
+    if to_text is not None:
+        measurement = to_text(measurement)
+        pairs = [(to_text(k), to_text(v)) for k, v in pairs]
+    pairs.sort()
+    return len(key), measurement, tuple(pairs)
+
+
 class _FastParser:
     """Parses the common, simple line; returns None whenever the faithful scanner must decide.
 
@@ -379,26 +414,7 @@ class _FastParser:
         return Point(self._database, self._retention_policy, measurement, tags, field_values, time)
 
     def _series(self, key: str):
-        if len(key) > MAX_KEY_LENGTH:
-            return None
-        segments = key.split(",")
-        measurement = segments[0]
-        if not measurement:
-            return None
-        to_text = self._to_text
-        pairs = []
-        for segment in segments[1:]:
-            tag_key, _, tag_value = segment.partition("=")
-            if not tag_key or not tag_value or "=" in tag_value:
-                return None
-            pairs.append((tag_key, tag_value))
-        if len({k for k, _ in pairs}) != len(pairs):
-            return None
-        if to_text is not None:
-            measurement = to_text(measurement)
-            pairs = [(to_text(k), to_text(v)) for k, v in pairs]
-        pairs.sort()
-        return len(key), measurement, tuple(pairs)
+        return _split_key(key, self._to_text)
 
     def _fields(self, pairs, key_room: int):
         """Typed values of (key, raw value) pairs; None unless every pair is plainly valid."""
@@ -844,3 +860,326 @@ def _decode_error(key: str, kind: str, raw: str, func: str, reason: str) -> _Dec
         f"strconv.{func}: parsing {quoted}: {reason}"
     )
 
+
+
+# ---------------------------------------------------------------------------
+# Rows: the same parse, straight to (series, fields, time), no Point objects
+#
+# The ingest workers and the engine take a write as rows (ingest.rows).  A
+# "plain" body -- ASCII, no quotes, escapes, tabs, NULs, comments, leading
+# or extra spaces, exponents or long numbers -- is recognised by one RE2
+# match over the whole body (linear, about 1,500 instructions a line; a
+# second one tells bodies of float fields only), after which each line only
+# needs ``str.split`` and conversions; a field section's layout (its keys,
+# sorted) is cached.  Every line of another body is checked on its own, and
+# any line the shortcut cannot decide (duplicate tags, a time out of range,
+# a very long line) goes through the code of :func:`parse_points`, so
+# acceptance and messages are identical (the tests compare the two).
+
+_NAME = r'[^ ,="\\\t\x00\n]'
+_PLAIN_KEY = rf'[^ ,="\\\t\x00\n#]{_NAME}*+(?:,{_NAME}++={_NAME}++)*+'
+_PLAIN_FLOAT = r"-?(?:[0-9]{1,16}(?:\.[0-9]{0,16})?|\.[0-9]{1,16})"
+_PLAIN_OTHER = r"-?[0-9]{1,18}i|true|True|TRUE|false|False|FALSE|[tTfF]"
+_PLAIN_UNSIGNED = r"[0-9]{1,19}u"
+# The longest alternative first: the per-line pattern's repetitions are
+# possessive, so the first value that matches is the only one tried.
+
+
+def _plain_line(value: str) -> str:
+    field = rf"{_NAME}++=(?:{value})"
+    return rf"{_PLAIN_KEY} {field}(?:,{field})*+(?: -?[0-9]{{1,19}})?"
+
+
+def _whole_body(line: str):
+    """RE2 (no backtracking) over the body's bytes: lines, empty lines allowed."""
+    options = re2.Options()
+    options.encoding = re2.Options.Encoding.LATIN1
+    options.never_capture = True
+    options.max_mem = 64 << 20
+    line = line.replace("*+", "*").replace("++", "+")  # the same language
+    return re2.compile(rf"(?:(?:{line})?\n)*(?:{line})?".encode("latin-1"), options)
+
+
+#: allow_unsigned -> (one line, a body of plain lines, a body of float fields only)
+_PLAIN = {
+    unsigned: (
+        re.compile(_plain_line(values)),
+        _whole_body(_plain_line(values)),
+        _whole_body(_plain_line(_PLAIN_FLOAT)),
+    )
+    for unsigned, values in (
+        (False, f"{_PLAIN_OTHER}|{_PLAIN_FLOAT}"),
+        (True, f"{_PLAIN_UNSIGNED}|{_PLAIN_OTHER}|{_PLAIN_FLOAT}"),
+    )
+}
+#: A plain line this long might break a key-length limit: the scanner decides.
+_LONG_LINE = MAX_KEY_LENGTH - 1000
+_FLOAT_END = frozenset("0123456789.")
+#: Field layouts kept (keys in line order -> sorted keys and value positions).
+_LAYOUT_LIMIT = 10_000
+
+
+class SeriesKeys:
+    """The series and field layouts a parser has seen, so repeating them is cheap.
+
+    ``make(measurement, tags)`` turns a new series into its *handle* (a
+    worker's series number, the daemon's shared
+    :class:`~kapacitord_tw.ingest.rows.Series`) the first time one of its
+    points is kept.  ``raw`` maps a line's raw ASCII key text to ``[handle
+    or None, measurement, tags]``; ``by_tags`` maps
+    ``(measurement, sorted tags)`` to the handle, so two spellings of one
+    series (tag order) share it.  The owner bounds it: :meth:`full`, then
+    :meth:`reset` between writes.
+    """
+
+    def __init__(self, make: Callable[[str, tuple], object], limit: int = 100_000):
+        self.make = make
+        self.limit = limit
+        self.raw: dict[str, list] = {}
+        self.by_tags: dict[tuple[str, tuple], object] = {}
+        self.layouts: dict[tuple[str, ...], tuple] = {}
+
+    def full(self) -> bool:
+        return len(self.raw) + len(self.by_tags) >= self.limit
+
+    def reset(self) -> None:
+        self.raw = {}
+        self.by_tags = {}
+
+    def handle(self, measurement: str, tags: tuple) -> object:
+        probe = (measurement, tags)
+        handle = self.by_tags.get(probe)
+        if handle is None:
+            handle = self.by_tags[probe] = self.make(measurement, tags)
+        return handle
+
+    def new_key(self, key: str):
+        """A raw key not seen yet: its entry in ``raw``, or None when the
+        faithful scanner must decide."""
+        split = _split_key(key, None)
+        if split is None:
+            return None
+        entry = self.raw[key] = [None, sys.intern(split[1]), split[2]]
+        return entry
+
+    def layout(self, keys: tuple[str, ...]):
+        """Field keys in line order -> (unique keys sorted, interned; a getter of
+        their values from the split ``[k, v, k, v, ...]`` section, a tuple;
+        the last duplicate wins as in the field map)."""
+        last = {k: 2 * i + 1 for i, k in enumerate(keys)}
+        names = sorted(last)
+        positions = [last[k] for k in names]
+        if len(positions) == 1:
+            position = positions[0]
+
+            def values(segments):
+                return (segments[position],)
+        else:
+            values = itemgetter(*positions)
+        if len(self.layouts) >= _LAYOUT_LIMIT:
+            self.layouts = {}
+        entry = self.layouts[keys] = (tuple(sys.intern(k) for k in names), values)
+        return entry
+
+
+def parse_rows(
+    body: bytes,
+    precision: str,
+    now_ns: int,
+    keys: SeriesKeys | None = None,
+    *,
+    wanted=True,
+    allow_unsigned: bool = False,
+) -> tuple[list, int]:
+    """:func:`parse_points` as ``(rows, count)``: ``rows`` are ``(handle,
+    fields dict sorted by key, time)`` of the points whose measurement is
+    ``wanted`` (``True``: all; a set of names; ``None``: none, the body is
+    only checked), ``count`` every point of the body.  Same errors; a
+    :class:`FieldDecodeError` has ``count_before`` and no ``points_before``.
+    Handles come from ``keys`` (by default new shared ``Series``)."""
+    if keys is None:
+        from kapacitord_tw.ingest.rows import SeriesTable
+
+        keys = SeriesKeys(SeriesTable().intern)
+    steps = row_steps(body, precision, now_ns, keys, wanted=wanted,
+                      allow_unsigned=allow_unsigned, chunk_rows=1 << 62)
+    rows: list = []
+    try:
+        while True:
+            rows.extend(next(steps))
+    except StopIteration as done:
+        return rows, done.value
+
+
+def row_steps(
+    body: bytes,
+    precision: str,
+    now_ns: int,
+    keys: SeriesKeys,
+    *,
+    wanted=True,
+    allow_unsigned: bool = False,
+    chunk_rows: int = 1000,
+    chunk_chars: int | None = None,
+    step_lines: int = 0,
+):
+    """:func:`parse_rows` as a generator: yields the rows in lists of at most
+    ``chunk_rows`` rows and about ``chunk_chars`` characters of their lines
+    (a worker's frames), and, when ``step_lines``, a list -- maybe empty --
+    after that many lines (cooperative slices on the reactor); returns the
+    count.  Raises at the end, so rows already yielded must be dropped when
+    it does."""
+    mult = _PRECISION_NS.get(precision, 1)
+    default_time = now_ns - now_ns % mult
+    ascii_body = body.isascii()
+    plain_line, plain_body, float_body = _PLAIN[bool(allow_unsigned)]
+    floats = checked = False
+    if ascii_body:
+        floats = checked = float_body.fullmatch(body) is not None
+        if not checked:
+            checked = plain_body.fullmatch(body) is not None
+    text = body.decode("latin-1")
+    lines = text.split("\n") if checked else _split_lines(text)
+    del text
+    to_text = None if ascii_body else _to_text
+    every = wanted is True
+    keep = wanted is not None
+    raw = keys.raw
+    new_key = keys.new_key
+    layouts = keys.layouts
+    new_layout = keys.layout
+    intern = sys.intern
+    float_end = _FLOAT_END
+    booleans = _BOOLEANS
+    fast = None
+    rows: list = []
+    count = 0
+    failures: list[bytes] = []
+    decode_failure: tuple[int, str] | None = None
+    countdown = step_lines
+    # One budget for both bounds: a row costs its line plus an equal share
+    # (lines are never empty, so no chunk holds more than chunk_rows rows).
+    if chunk_chars is None:
+        chunk_chars = chunk_rows << 20
+    row_cost = max(1, chunk_chars // chunk_rows)
+    budget = 0
+    for block in lines:
+        if countdown:
+            countdown -= 1
+            if not countdown:
+                countdown = step_lines
+                yield rows
+                rows = []
+                budget = 0
+        if checked:
+            if not block:
+                continue
+            line = block
+            simple = True
+        else:
+            line = block.lstrip(" \t\x00")
+            if not line or line[0] == "#":
+                continue
+            if line[-1] == "\n":
+                line = line[:-1]
+            simple = line.isascii() and plain_line.fullmatch(line) is not None
+        if simple and len(line) < _LONG_LINE:
+            # The plain grammar holds: only the series and the time can
+            # still be refused, and those lines go to the scanner below.
+            parts = line.split(" ")
+            entry = raw.get(parts[0])
+            if entry is None:
+                entry = new_key(parts[0])
+            if entry is not None:
+                if len(parts) == 3:
+                    time = int(parts[2]) * mult
+                    if time < MIN_NANO_TIME or time > MAX_NANO_TIME:
+                        entry = None
+                else:
+                    time = default_time
+            if entry is not None:
+                count += 1
+                if keep and (every or entry[1] in wanted):
+                    handle = entry[0]
+                    if handle is None:
+                        handle = entry[0] = keys.handle(entry[1], entry[2])
+                    segments = parts[1].replace("=", ",").split(",")
+                    if len(segments) == 2:
+                        value = segments[1]
+                        if floats:
+                            value = float(value)
+                        else:
+                            last = value[-1]
+                            if last in float_end:
+                                value = float(value)
+                            elif last == "i":
+                                value = int(value[:-1])
+                            elif last == "u":
+                                value = Unsigned(value[:-1])
+                            else:
+                                value = booleans[value]
+                        fields = {intern(segments[0]): value}
+                    else:
+                        names = tuple(segments[0::2])
+                        layout = layouts.get(names)
+                        if layout is None:
+                            layout = new_layout(names)
+                        if floats:
+                            fields = dict(zip(layout[0], map(float, layout[1](segments))))
+                        else:
+                            values = []
+                            for value in layout[1](segments):
+                                last = value[-1]
+                                if last in float_end:
+                                    values.append(float(value))
+                                elif last == "i":
+                                    values.append(int(value[:-1]))
+                                elif last == "u":
+                                    values.append(Unsigned(value[:-1]))
+                                else:
+                                    values.append(booleans[value])
+                            fields = dict(zip(layout[0], values))
+                    rows.append((handle, fields, time))
+                    budget += row_cost + len(line)
+                    if budget >= chunk_chars:
+                        yield rows
+                        rows = []
+                        budget = 0
+                continue
+        # Anything else: exactly parse_points' path.
+        if fast is None:
+            fast = _FastParser(mult, default_time, "", "", to_text, allow_unsigned)
+        try:
+            point = None
+            if "\\" not in line and "\t" not in line and "\x00" not in line:
+                point = fast.parse(line)
+            if point is None:
+                point = _parse_line(line, mult, default_time, "", "", to_text, allow_unsigned)
+        except _LineError as e:
+            failures.append(f"unable to parse '{line}': {e.args[0]}".encode("latin-1"))
+            keep = False
+            rows = []
+            continue
+        except _DecodeError as e:
+            if decode_failure is None:
+                decode_failure = (count, e.args[0])
+            keep = False
+            rows = []
+            continue
+        count += 1
+        if keep and (every or point.measurement in wanted):
+            handle = keys.handle(point.measurement, point.tags)
+            rows.append((handle, {intern(k): v for k, v in point.fields}, point.time))
+            budget += row_cost + len(line)
+            if budget >= chunk_chars:
+                yield rows
+                rows = []
+                budget = 0
+    if failures:
+        raise LineProtocolError(failures)
+    if decode_failure is not None:
+        index, message = decode_failure
+        raise FieldDecodeError(message, (), count_before=index)
+    if rows:
+        yield rows
+    return count
