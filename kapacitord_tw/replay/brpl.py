@@ -23,9 +23,10 @@ import datetime as _dt
 import functools
 import json
 import os
+import re
 import time
 import zipfile
-from typing import List, Optional
+from typing import List
 
 from kapacitord_tw import gocompat
 from kapacitord_tw.engine.messages import Batch, BatchPoint
@@ -35,6 +36,8 @@ ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 #: The largest JSON text of one batch a replay accepts (as the InfluxDB client's answers).
 MAX_BATCH_BYTES = 256 * 1024 * 1024
 _CHUNK = 256 * 1024
+#: Entries (query nodes) a batch recording may have.
+MAX_ENTRIES = 1024
 _UTC = _dt.timezone.utc
 
 
@@ -187,11 +190,34 @@ def _bad(detail: str) -> RecordingFormatError:
     return RecordingFormatError(f"invalid batch recording: {detail}")
 
 
+_UTC_TIME = re.compile(r"(\d{4}-\d\d-\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z", re.ASCII)
+_EPOCH_DAY = _dt.date(1970, 1, 1)
+
+
+@functools.lru_cache(maxsize=1024)
+def _days(date: str) -> int:
+    return (_dt.date.fromisoformat(date) - _EPOCH_DAY).days
+
+
 def _parse_time(value, what: str) -> int:
+    """RFC 3339 to ns; the UTC form Kapacitor writes takes a fast path (a
+    recording holds one time per point), anything else gocompat's parser."""
     if value is None:
         return gocompat.ZERO_TIME_NS
     if not isinstance(value, str):
         raise _bad(f"{what} is not a time")
+    m = _UTC_TIME.fullmatch(value)
+    if m is not None:
+        date, hour, minute, second, frac = m.groups()
+        hour, minute, second = int(hour), int(minute), int(second)
+        if hour < 24 and minute < 60 and second < 60:
+            try:
+                days = _days(date)
+            except ValueError:
+                pass
+            else:
+                ns = (days * 86400 + hour * 3600 + minute * 60 + second) * 1_000_000_000
+                return ns + int(frac.ljust(9, "0")) if frac else ns
     try:
         return gocompat.parse_time(value)
     except ValueError as e:
@@ -225,7 +251,9 @@ def decode_batch(obj) -> Batch:
         fields = raw.get("fields") or {}
         if not isinstance(fields, dict):
             raise _bad("fields are not a JSON object")
-        fields = {k: float(v) if type(v) is int else v for k, v in fields.items()}
+        for key, value in fields.items():
+            if type(value) is int:  # Go decodes every JSON number as a float64
+                fields[key] = float(value)
         point_tags = _string_map(raw.get("tags"), "point tags") or tags
         points.append(BatchPoint(_parse_time(raw.get("time"), "a point's time"), fields,
                                  point_tags))
@@ -321,12 +349,14 @@ class BatchFile:
         try:
             magic = raw.read(4)
             raw.seek(0)
-            self.size = os.fstat(raw.fileno()).st_size
             if magic in ZIP_MAGICS:
                 try:
                     self._zip = zipfile.ZipFile(raw)
-                    self.streams = [BatchStream(self._zip.open(info))
-                                    for info in self._zip.infolist()]
+                    entries = self._zip.infolist()
+                    if len(entries) > MAX_ENTRIES:
+                        raise RecordingFormatError(
+                            f"invalid batch recording: more than {MAX_ENTRIES} entries")
+                    self.streams = [BatchStream(self._zip.open(info)) for info in entries]
                 except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError,
                         RuntimeError) as e:
                     raise RecordingFormatError(f"zip: {e}") from None
@@ -337,10 +367,6 @@ class BatchFile:
             raw.close()
             raise
         self._raw = raw
-
-    @property
-    def position(self) -> int:
-        return self._raw.tell()
 
     def close(self) -> None:
         if self._raw.closed:

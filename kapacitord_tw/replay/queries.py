@@ -20,12 +20,14 @@ from __future__ import annotations
 import heapq
 from typing import Iterator, List, Optional, Sequence, Tuple
 
-from twisted.internet import defer
+from twisted.internet import defer, task
 
 from kapacitord_tw import gocompat
-from kapacitord_tw.engine.messages import Point, go_round
+from kapacitord_tw.engine.messages import Batch, Point, go_round
 from kapacitord_tw.engine.node import NodeError, prop
-from kapacitord_tw.engine.nodes.batch import QueryNode, build_query, series_to_batches
+from kapacitord_tw.engine.nodes.batch import (
+    MAX_POINTS_PER_QUERY, QueryNode, build_query, series_to_batches,
+)
 from kapacitord_tw.influxdb.client import InfluxDBError
 from kapacitord_tw.replay.influxql_from import select_sources
 
@@ -89,8 +91,8 @@ def _windows(node: QueryNode, start_ns: int, stop_ns: int, now_ns: int) -> Itera
         yield qstop - node.period, qstop
 
 
-def task_queries(execution, dbrps, influxdb, start_ns: int, stop_ns: int,
-                 now_ns: int) -> List["QueryBatches"]:
+def task_queries(execution, dbrps, influxdb, start_ns: int, stop_ns: int, now_ns: int,
+                 steps: task.Cooperator) -> List["QueryBatches"]:
     """One :class:`QueryBatches` per query node of the task; :class:`QueryFailed`
     when the task is not a batch task, reads a dbrp it does not have, names an
     unknown cluster or would run too many queries."""
@@ -121,7 +123,7 @@ def task_queries(execution, dbrps, influxdb, start_ns: int, stop_ns: int,
         cluster = _cluster(influxdb, prop(node, "Cluster", ""))
         statements = [(build_query(node.query, start, stop, node.dimensions, node.fill), stop)
                       for start, stop in windows]
-        out.append(QueryBatches(cluster.client, statements, node.by_name, node.by_time))
+        out.append(QueryBatches(cluster.client, statements, node.by_name, node.by_time, steps))
     return out
 
 
@@ -134,7 +136,7 @@ def _cluster(influxdb, name: str):
         raise QueryFailed(str(e.args[0])) from None
 
 
-def single_query(influxdb, query: str, cluster: str) -> "QueryBatches":
+def single_query(influxdb, query: str, cluster: str, steps: task.Cooperator) -> "QueryBatches":
     """The one statement of ``/recordings/query`` and ``/replays/query``: its
     batches end at their last point, errors read ``InfluxDB query failed: ...``."""
     query_dbrp(query)
@@ -144,7 +146,7 @@ def single_query(influxdb, query: str, cluster: str) -> "QueryBatches":
         found = influxdb.cluster(cluster)
     except KeyError as e:
         raise QueryFailed(f"failed to get InfluxDB client: {e.args[0]}") from None
-    return QueryBatches(found.client, [(query, gocompat.ZERO_TIME_NS)], False, True,
+    return QueryBatches(found.client, [(query, gocompat.ZERO_TIME_NS)], False, True, steps,
                         prefix="InfluxDB query failed: ")
 
 
@@ -156,8 +158,10 @@ class QueryBatches:
     """
 
     def __init__(self, client, statements: Sequence[Tuple[str, int]], by_name: bool,
-                 by_time: bool, prefix: str = ""):
+                 by_time: bool, steps: task.Cooperator, prefix: str = ""):
         self._client = client
+        self._steps = steps
+        self._work: Optional[task.CooperativeTask] = None
         self._statements = statements
         self._by_name = by_name
         self._by_time = by_time
@@ -177,7 +181,7 @@ class QueryBatches:
         statement, stop = self._statements[self._index]
         self._index += 1
         d = self._pending = self._client.query(statement)
-        d.addCallback(series_to_batches, self._by_name, stop, self._by_time)
+        d.addCallback(self._batches, stop)
         d.addErrback(self._failed)
 
         def last(result):
@@ -188,6 +192,14 @@ class QueryBatches:
 
         return d.addBoth(last)
 
+    def _batches(self, results, stop: int) -> defer.Deferred:
+        """The answer as batches, converted in cooperative steps."""
+        out: List = []
+        work = self._steps.cooperate(answer_steps(results, self._by_name, stop, self._by_time,
+                                                  out))
+        self._work = work
+        return work.whenDone().addCallback(lambda _: out)
+
     def _failed(self, failure):
         if failure.check(InfluxDBError, NodeError):
             raise QueryFailed(self._prefix + failure.getErrorMessage())
@@ -196,8 +208,39 @@ class QueryBatches:
     def close(self) -> None:
         """Stop: the query in flight (if any) is cancelled."""
         self._index = len(self._statements)
+        if self._work is not None:
+            try:
+                self._work.stop()
+            except task.TaskFinished:
+                pass
         if self._pending is not None and not self._pending.called:
             self._pending.cancel()
+
+
+#: Rows of an answer converted per cooperative step.
+STEP_ROWS = 2000
+
+
+def answer_steps(results, by_name: bool, stop: int, by_time: bool, out: List[Batch]):
+    """``series_to_batches`` a slice of rows at a time (a generator for a
+    Cooperator): the batches land in ``out``."""
+    total = 0
+    for result in results:
+        for series in result.get("series") or []:
+            values = series.get("values") or []
+            points: List = []
+            first = None
+            for start in range(0, max(len(values), 1), STEP_ROWS):
+                part = dict(series, values=values[start:start + STEP_ROWS])
+                (chunk,) = series_to_batches([{"series": [part]}], by_name, stop, by_time)
+                first = first or chunk
+                points.extend(chunk.points)
+                total += len(chunk.points)
+                if total > MAX_POINTS_PER_QUERY:
+                    raise NodeError(f"query returned more than {MAX_POINTS_PER_QUERY} points")
+                yield None
+            end = max(p.time for p in points) if by_time and points else stop
+            out.append(first.evolve(points=points, tmax=end))
 
 
 def merged_points(batches, database: str, retention_policy: str) -> Iterator[Point]:

@@ -130,6 +130,6 @@ class QueryRecorder:
         if self._work is not None:
             try:
                 self._work.stop()
-            except task.TaskDone:
+            except task.TaskFinished:
                 pass
         self.writer.abort()

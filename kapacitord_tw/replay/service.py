@@ -210,7 +210,7 @@ class ReplayService:
             execution = ReplayExecution(task.id, compiled, [(d.db, d.rp) for d in task.dbrps],
                                         self._reactor, None, self._replay_services())
             return task_queries(execution, task.dbrps, self._influxdb, start_ns, stop_ns,
-                                self.now_ns()), None
+                                self.now_ns(), self._steps), None
 
         shown = attrs.evolve(recording)
         yield self._record_queries(recording, sources)
@@ -225,7 +225,7 @@ class ReplayService:
 
         def sources():
             points_of = query_dbrp(query) if kind == STREAM else None
-            return [single_query(self._influxdb, query, cluster)], points_of
+            return [single_query(self._influxdb, query, cluster, self._steps)], points_of
 
         shown = attrs.evolve(recording)
         yield self._record_queries(recording, sources)
@@ -357,7 +357,7 @@ class ReplayService:
 
         def sources(execution):
             return task_queries(execution, task.dbrps, self._influxdb, start_ns, stop_ns,
-                                self.now_ns())
+                                self.now_ns(), self._steps)
 
         yield self._start_replay(replay, task, BatchReplay, sources)
         return shown
@@ -374,14 +374,14 @@ class ReplayService:
         if task.type == STREAM:
             def points(_zero_ns):
                 db, rp = query_dbrp(query)
-                answer = single_query(self._influxdb, query, cluster).read()
+                answer = single_query(self._influxdb, query, cluster, self._steps).read()
                 return answer.addCallback(
                     lambda batches: PointsReader(merged_points(batches, db, rp)))
 
             yield self._start_replay(replay, task, StreamReplay, points)
         else:
             yield self._start_replay(replay, task, BatchReplay, lambda _execution: [
-                single_query(self._influxdb, query, cluster)])
+                single_query(self._influxdb, query, cluster, self._steps)])
         return shown
 
     @defer.inlineCallbacks
