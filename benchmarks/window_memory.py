@@ -1,6 +1,6 @@
 """Resident memory held by window groups and buffered points, measured in a
 fresh process (RSS delta around feeding the engine's router in-process,
-points parsed from line protocol exactly as ``/write`` makes them).
+rows parsed from line protocol as ``/write``'s workers make them).
 
 Usage: ``python benchmarks/window_memory.py groups|points``; prints JSON.
 """
@@ -19,7 +19,8 @@ from twisted.internet.task import Clock  # noqa: E402
 from kapacitord_tw import tick  # noqa: E402
 from kapacitord_tw.engine.router import Engine  # noqa: E402
 from kapacitord_tw.engine.task import TaskExecution  # noqa: E402
-from kapacitord_tw.ingest.lineprotocol import parse_points  # noqa: E402
+from kapacitord_tw.ingest.lineprotocol import SeriesKeys, parse_rows  # noqa: E402
+from kapacitord_tw.ingest.rows import SeriesTable, WriteRows  # noqa: E402
 
 MINUTE = 60 * 10**9
 BASE = 1_700_000_000 * 10**9 // MINUTE * MINUTE
@@ -42,13 +43,19 @@ def engine_with(script: str):
     return engine, execution
 
 
+#: Series shared across writes, as the daemon's ingest keeps them.
+KEYS = SeriesKeys(SeriesTable().intern)
+
+
 def feed(engine, groups: int, when: int, chunk: int = 5000) -> None:
     for start in range(0, groups, chunk):
         body = "".join(
             f"cpu,host=server{g:06d},region=r{g % 7} usage_idle={(g * 31) % 1000 / 10},usage_user=1.5 {when}\n"
             for g in range(start, min(groups, start + chunk))
         ).encode()
-        engine.publish(parse_points(body, "", 0, "telegraf", "autogen"))
+        # The daemon's path: rows (shared series, one fields dict per point).
+        rows, count = parse_rows(body, "", 0, KEYS)
+        engine.publish_rows(WriteRows("telegraf", "autogen", rows, count))
         engine.flush()
 
 
