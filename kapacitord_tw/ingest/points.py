@@ -125,16 +125,30 @@ class IPointBus(Interface):
       takes effect from the next ``publish``.
     """
 
-    def subscribe(callback: Callable[[tuple[Point, ...]], object]) -> Callable[[], None]:
+    def subscribe(callback: Callable[[tuple[Point, ...]], object], *, rows=None,
+                  wanted=None) -> Callable[[], None]:
         """Register *callback* for every later batch; return a function that unregisters it.
 
         The returned function may be called any number of times.  Subscribing
-        the same callable twice delivers each batch to it twice.
+        the same callable twice delivers each batch to it twice.  ``rows``:
+        called instead of *callback* with a write published as rows
+        (:class:`~kapacitord_tw.ingest.rows.WriteRows`); ``wanted(database,
+        rp)``: which points of such a write the subscriber can use (``None``,
+        ``True`` for all, or a set of measurements); without it, all.
         """
 
     def publish(points: Sequence[Point]):
         """Deliver *points* (one write request's worth) to all current subscribers;
         a Deferred when the publisher must wait (see above), else ``None``."""
+
+    def publish_rows(write):
+        """Deliver one write's rows (a ``WriteRows``, filtered by :meth:`wanted`
+        when it was parsed): ``rows`` subscribers get it as it is, others as
+        points; returns as :meth:`publish` does."""
+
+    def wanted(database: str, retention_policy: str):
+        """The union of the subscribers' ``wanted``: ``None`` when no
+        subscriber can use any point of that database and retention policy."""
 
 
 @implementer(IPointBus)
@@ -144,18 +158,33 @@ class PointBus:
     _log = Logger()
 
     def __init__(self) -> None:
-        self._subscribers: list[tuple[object, Callable[[tuple[Point, ...]], object]]] = []
+        #: (token, callback, rows callback or None, wanted or None)
+        self._subscribers: list[tuple[object, Callable, object, object]] = []
 
-    def subscribe(self, callback: Callable[[tuple[Point, ...]], object]) -> Callable[[], None]:
+    def subscribe(self, callback: Callable[[tuple[Point, ...]], object], *, rows=None,
+                  wanted=None) -> Callable[[], None]:
         token = object()
         # The list is rebuilt, never changed in place, so a publish in progress
         # keeps the snapshot it started with without copying it.
-        self._subscribers = [*self._subscribers, (token, callback)]
+        self._subscribers = [*self._subscribers, (token, callback, rows, wanted)]
 
         def unsubscribe() -> None:
             self._subscribers = [s for s in self._subscribers if s[0] is not token]
 
         return unsubscribe
+
+    def wanted(self, database: str, retention_policy: str):
+        answer = None
+        for _token, _callback, _rows, wanted in self._subscribers:
+            if wanted is None:
+                return True
+            mine = wanted(database, retention_policy)
+            if mine is True:
+                return True
+            if mine is None:
+                continue
+            answer = frozenset(mine) if answer is None else answer | mine
+        return answer
 
     def publish(self, points: Sequence[Point]):
         subscribers = self._subscribers
@@ -164,8 +193,27 @@ class PointBus:
         batch = points if type(points) is tuple else tuple(points)
         if not batch:
             return None
+        return self._deliver([(callback, batch) for _t, callback, _r, _w in subscribers],
+                             len(batch))
+
+    def publish_rows(self, write):
+        subscribers = self._subscribers
+        if not subscribers:
+            return None
+        calls = []
+        points = None
+        for _token, callback, rows, _wanted in subscribers:
+            if rows is not None:
+                calls.append((rows, write))
+            elif write.rows:
+                if points is None:
+                    points = write.points()  # once, for every such subscriber
+                calls.append((callback, points))
+        return self._deliver(calls, write.count)
+
+    def _deliver(self, calls, count: int):
         waits = None
-        for _token, callback in subscribers:
+        for callback, batch in calls:
             try:
                 wait = callback(batch)
                 if isinstance(wait, defer.Deferred):
@@ -174,7 +222,7 @@ class PointBus:
                 self._log.failure(
                     "point subscriber {subscriber!r} failed on {count} points",
                     subscriber=callback,
-                    count=len(batch),
+                    count=count,
                 )
         if waits is None:
             return None

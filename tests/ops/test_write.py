@@ -11,15 +11,21 @@ import pytest
 
 from kapacitord_tw.ingest.points import Point
 from tests.http.harness import JSON_TYPE, V1, Harness, err_body
+from tests.ingest.support import write_workers  # noqa: F401  (a fixture)
 from tests.ops.support import ADMIN, httpd_values, record_points, secured, with_settings
 
 WRITE_PATHS = [V1 + "/write", "/write"]
 LIMIT = 4096
 
 
-@pytest.fixture
-def h(tmp_path):
-    return secured(tmp_path, max_body_size=LIMIT)
+@pytest.fixture(params=["in-daemon", "workers"])
+def h(request, tmp_path):
+    """Every test runs with bodies parsed in the daemon (``[http]
+    write-workers = 0``) and in real parse worker processes."""
+    h = secured(tmp_path, max_body_size=LIMIT)
+    if request.param == "workers":
+        request.getfixturevalue("write_workers").serve(h)
+    return h
 
 
 @pytest.fixture

@@ -1,0 +1,131 @@
+"""A parse worker: ``python -m kapacitord_tw.ingest.worker``.
+
+Reads jobs on stdin, inflates and parses each body, and writes its rows on
+stdout (protocol: :mod:`kapacitord_tw.ingest.frames`).  It holds no
+configuration and no credentials -- only the bodies it is given -- and it
+exits when stdin closes, so it cannot outlive the daemon.  A job it cannot
+finish (a bug, memory) ends the process: the daemon parses the job again.
+"""
+
+from __future__ import annotations
+
+import gc
+import marshal
+import os
+import sys
+from typing import BinaryIO, List
+
+from kapacitord_tw.ingest import frames
+from kapacitord_tw.ingest.gunzip import GzipError, gunzip
+from kapacitord_tw.ingest.lineprotocol import (
+    FieldDecodeError,
+    LineProtocolError,
+    SeriesKeys,
+    row_steps,
+)
+
+#: Series numbers before the table starts again (checked between jobs).
+SERIES_LIMIT = 200_000
+
+
+class Worker:
+    """One worker's state: its series numbers and the definitions the daemon
+    has not been sent yet."""
+
+    def __init__(self, output: BinaryIO, series_limit: int = SERIES_LIMIT):
+        self._out = output
+        self._pending: List[tuple] = []
+        self._next = 0
+        self.keys = SeriesKeys(self._define, limit=series_limit)
+
+    def _define(self, measurement: str, tags: tuple) -> int:
+        number = self._next
+        self._next += 1
+        self._pending.append((measurement, tags))
+        return number
+
+    def send(self, message: tuple) -> None:
+        self._out.write(frames.frame(message))
+
+    def run_job(self, header: tuple, body: bytes) -> None:
+        _, job, gzip, precision, now_ns, wanted, allow_unsigned, limit, _length = header
+        if self.keys.full():
+            self.keys.reset()
+            self._next = 0
+            self._pending = []
+            self.send((frames.RESET,))
+        if gzip:
+            try:
+                body = gunzip(body, limit)
+            except GzipError as e:
+                self.send((frames.FAILED, job, "gzip", e.code, e.raw, 0, None))
+                self._out.flush()
+                return
+        size = len(body)
+        steps = row_steps(body, precision, now_ns, self.keys, wanted=wanted,
+                          allow_unsigned=allow_unsigned, chunk_rows=frames.FRAME_ROWS,
+                          chunk_chars=frames.FRAME_CHARS)
+        del body
+        try:
+            while True:
+                rows = next(steps)
+                if rows:
+                    self.send((frames.ROWS, job, self._pending, rows))
+                    self._pending = []
+                    self._out.flush()  # the daemon unpacks while we parse on
+        except StopIteration as done:
+            self.send((frames.DONE, job, done.value, size))
+        except LineProtocolError as e:
+            self.send((frames.FAILED, job, "syntax", 400, e.raw, 0, size))
+        except FieldDecodeError as e:
+            message = str(e).encode("utf-8", "surrogateescape")
+            self.send((frames.FAILED, job, "decode", 400, message, e.count_before, size))
+        self._out.flush()
+
+
+def read_exactly(source: BinaryIO, n: int) -> bytes:
+    data = source.read(n)
+    if len(data) != n:
+        raise EOFError
+    return data
+
+
+def serve(source: BinaryIO, output: BinaryIO, series_limit: int = SERIES_LIMIT) -> None:
+    """Answer jobs until ``source`` ends."""
+    worker = Worker(output, series_limit)
+    worker.send((frames.READY, os.getpid()))
+    output.flush()
+    while True:
+        try:
+            (length,) = frames.LENGTH.unpack(read_exactly(source, frames.HEADER))
+            if length > frames.MAX_FRAME:
+                raise SystemExit(f"frame of {length} bytes")
+            header = marshal.loads(read_exactly(source, length))
+            body = read_exactly(source, header[-1])
+        except EOFError:
+            return
+        worker.run_job(header, body)
+        del body
+
+
+def main(argv: List[str] | None = None) -> None:
+    """``[--series-limit N]``"""
+    argv = sys.argv[1:] if argv is None else argv
+    series_limit = SERIES_LIMIT
+    if argv[:1] == ["--series-limit"] and len(argv) == 2:
+        series_limit = int(argv[1])
+    elif argv:
+        raise SystemExit("usage: python -m kapacitord_tw.ingest.worker [--series-limit N]")
+    # Parsing makes many small objects and no cycles: the cyclic collector
+    # would only cost time (its passes over a large body's rows), so it runs
+    # rarely, and never over the modules loaded at start.
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        serve(sys.stdin.buffer, sys.stdout.buffer, series_limit)
+    except BrokenPipeError:
+        pass  # the daemon went away
+
+
+if __name__ == "__main__":
+    main()

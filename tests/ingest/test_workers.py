@@ -1,0 +1,190 @@
+"""``/write`` through real parse worker processes: writes are published in
+arrival order whichever worker finishes first, a worker killed with
+SIGKILL is replaced and its writes parsed again, only wanted rows travel,
+and the daemon shares one ``Series`` per series across workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from benchmarks.writes import cpu_body
+from kapacitord_tw.ingest.parsing import Parsed
+from kapacitord_tw.ingest.rows import WriteRows
+from tests.http.harness import V1
+from tests.ingest.support import Workers, pump, write_workers  # noqa: F401
+from tests.ops.support import ADMIN, httpd_values, record_points, secured
+
+
+def body_of(lines: int, stamp: int, measurement: str = "cpu") -> bytes:
+    """``lines`` points, all at time ``stamp`` (the write's identity)."""
+    return b"".join(b"%s,host=h%d v=%d %d\n" % (measurement.encode(), i, i, stamp)
+                    for i in range(lines))
+
+
+def post(h, body: bytes, query: str = "db=db&rp=rp"):
+    return h.start("POST", f"{V1}/write?{query}", body, auth=ADMIN)
+
+
+class RecordingParser:
+    """Wraps a parser to record the order in which parses finish."""
+
+    def __init__(self, parser):
+        self.parser = parser
+        self.finished = []
+
+    def parse(self, job):
+        stamp = int(job.body.split(b" ")[-1])
+        return self.parser.parse(job).addCallback(
+            lambda result: self.finished.append(stamp) or result)
+
+
+def test_writes_are_published_in_arrival_order_whichever_worker_finishes_first(
+        tmp_path, write_workers):
+    h = secured(tmp_path)
+    write_workers.serve(h)
+    recorder = RecordingParser(write_workers.pool)
+    h.app.writes.parser = recorder
+    batches = record_points(h)
+    sizes = [40_000, 1, 30_000, 1, 2, 20_000, 1, 1]
+    pending = [post(h, body_of(n, stamp)) for stamp, n in enumerate(sizes)]
+    replies = write_workers.settle(pending, h.stub)
+    assert [r.code for r in replies] == [204] * len(sizes)
+    assert [batch[0].time for batch in batches] == list(range(len(sizes)))
+    assert [len(batch) for batch in batches] == sizes
+    # The small writes were parsed before the large ones sent before them.
+    assert recorder.finished != sorted(recorder.finished)
+
+
+def test_rows_subscribers_get_only_wanted_measurements_and_every_point_is_counted(
+        tmp_path, write_workers):
+    h = secured(tmp_path)
+    write_workers.serve(h)
+    writes = []
+    h.app.bus.subscribe(lambda points: None, rows=writes.append,
+                        wanted=lambda db, rp: frozenset({"cpu"}) if db == "db" else None)
+    body = body_of(3, 1, "cpu") + body_of(5, 1, "mem") + body_of(2, 1, "cpu")
+    assert h.finish(post(h, body)).code == 204
+    assert h.finish(post(h, body, "db=other")).code == 204
+    (cpu, other) = writes
+    assert isinstance(cpu, WriteRows)
+    assert (cpu.database, cpu.retention_policy, cpu.count) == ("db", "rp", 10)
+    assert [(s.measurement, s.tags["host"]) for s, _f, _t in cpu.rows] == [
+        ("cpu", "h0"), ("cpu", "h1"), ("cpu", "h2"), ("cpu", "h0"), ("cpu", "h1")]
+    assert (other.rows, other.count) == ([], 10)
+    assert httpd_values(h)["points_written_ok"] == 20
+
+
+def test_series_are_shared_across_workers_and_writes(tmp_path, write_workers):
+    h = secured(tmp_path)
+    write_workers.serve(h)
+    writes = []
+    h.app.bus.subscribe(lambda points: None, rows=writes.append)
+    bodies = [b"cpu,host=a,region=x v=%d %d\ncpu,region=x,host=a w=1 %d\n" % (i, i, i)
+              for i in range(6)]
+    replies = write_workers.settle([post(h, b) for b in bodies], h.stub)
+    assert {r.code for r in replies} == {204}
+    series = {id(s) for w in writes for s, _f, _t in w.rows}
+    assert len(series) == 1
+
+
+def test_a_killed_worker_is_replaced_and_its_write_is_parsed_again(tmp_path):
+    workers = Workers()
+    try:
+        h = secured(tmp_path)
+        workers.serve(h)
+        batches = record_points(h)
+        d = post(h, cpu_body(60_000))
+        pump(workers.reactor,
+             lambda: h.stub.flush() or any(w.jobs for w in workers.pool.workers))
+        (victim,) = [w for w in workers.pool.workers if w.jobs]
+        os.kill(victim.pid, signal.SIGKILL)
+        reply = h.finish(d)
+        assert reply.code == 204
+        assert len(batches) == 1 and len(batches[0]) == 60_000
+        assert len({p.tags for p in batches[0]}) == 60_000 // 5 * 5
+        assert workers.pool.parsed_in_daemon == 0  # the other worker parsed it
+        workers.wait_ready()
+        assert victim.pid not in workers.pool.pids and len(workers.pool.pids) == 2
+        # The replacement works.
+        assert h.finish(post(h, b"cpu v=1 7\n")).code == 204
+        assert batches[-1][0].time == 7
+    finally:
+        workers.stop()
+
+
+def test_a_write_whose_workers_die_twice_is_parsed_in_the_daemon(tmp_path):
+    workers = Workers()
+    try:
+        h = secured(tmp_path)
+        workers.serve(h)
+        batches = record_points(h)
+        d = post(h, cpu_body(60_000))
+        killed = set()
+        for _ in range(2):
+            pump(workers.reactor, lambda: h.stub.flush() or any(
+                w.jobs and w.pid not in killed for w in workers.pool.workers))
+            (victim,) = [w for w in workers.pool.workers if w.jobs and w.pid not in killed]
+            killed.add(victim.pid)
+            os.kill(victim.pid, signal.SIGKILL)
+        reply = h.finish(d)
+        assert reply.code == 204
+        assert workers.pool.parsed_in_daemon == 1
+        assert len(batches[0]) == 60_000
+    finally:
+        workers.stop()
+
+
+def test_writes_are_answered_while_workers_cannot_start(tmp_path):
+    broken = [sys.executable, "-c", "import sys; sys.exit(3)"]
+    workers = Workers.__new__(Workers)
+    from twisted.internet.epollreactor import EPollReactor
+
+    from kapacitord_tw.ingest.pool import ParsePool
+
+    workers.reactor = EPollReactor()
+    workers.pool = ParsePool(workers.reactor, 2, inline_limit=-1, argv=broken)
+    workers.pool.startService()
+    try:
+        h = secured(tmp_path)
+        workers.serve(h)
+        batches = record_points(h)
+        pump(workers.reactor, lambda: workers.pool._failures >= 3)
+        assert h.finish(post(h, b"cpu v=1 1\n")).code == 204
+        assert len(batches) == 1
+        assert workers.pool.parsed_in_daemon >= 1
+    finally:
+        workers.stop()
+
+
+def test_series_numbers_start_again_when_a_workers_table_is_full(tmp_path):
+    argv = [sys.executable, "-m", "kapacitord_tw.ingest.worker", "--series-limit", "3"]
+    workers = Workers(size=1, argv=argv)
+    try:
+        h = secured(tmp_path)
+        workers.serve(h)
+        writes = []
+        h.app.bus.subscribe(lambda points: None, rows=writes.append)
+        for i in range(6):
+            body = b"".join(b"m%d,host=h%d v=%d %d\n" % (i % 4, j, j, i) for j in range(2))
+            assert h.finish(post(h, body)).code == 204
+        got = [(s.measurement, s.tags["host"], f["v"]) for w in writes for s, f, _t in w.rows]
+        assert got == [(f"m{i % 4}", f"h{j}", float(j)) for i in range(6) for j in range(2)]
+    finally:
+        workers.stop()
+
+
+def test_a_pool_that_is_not_running_parses_in_the_daemon():
+    from twisted.internet.epollreactor import EPollReactor
+
+    from kapacitord_tw.ingest.parsing import ParseJob
+    from kapacitord_tw.ingest.pool import ParsePool
+
+    pool = ParsePool(EPollReactor(), 2, inline_limit=-1)
+    job = ParseJob(b"cpu v=1 1\n", False, "n", 0, "db", "rp", True, False, 1 << 20)
+    results = []
+    pool.parse(job).addCallback(results.append)
+    (result,) = results
+    assert isinstance(result, Parsed) and result.count == 1
+    assert pool.workers == []
