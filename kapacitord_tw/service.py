@@ -13,6 +13,7 @@ from twisted.application.service import MultiService, Service
 from twisted.cred.portal import Portal
 from twisted.internet import defer
 from twisted.internet.endpoints import SSL4ServerEndpoint, serverFromString
+from twisted.internet.interfaces import IReactorProcess
 from twisted.logger import Logger
 
 from kapacitord_tw import __version__
@@ -50,7 +51,9 @@ from kapacitord_tw.http.servicetests import (
 from kapacitord_tw.http.storage import StorageAPI
 from kapacitord_tw.http.tasks import TasksAPI, TemplatesAPI
 from kapacitord_tw.http.write import WriteAPI
+from kapacitord_tw.ingest.parsing import DaemonParser
 from kapacitord_tw.ingest.points import PointBus
+from kapacitord_tw.ingest.pool import ParsePool, worker_count
 from kapacitord_tw.replay import ReplaysAPI, ReplayService, ReplayServiceRunner
 from kapacitord_tw.ids import load_ids
 from kapacitord_tw.logs import LogControl, parse_level
@@ -106,6 +109,9 @@ class App:
     service_tests: object = None
     #: recordings and replays (kapacitord_tw.replay.ReplayService)
     replays: object = None
+    #: /write, and its parse workers (None: ``[http] write-workers = 0``)
+    writes: object = None
+    write_pool: object = None
 
 
 def task_counts(store):
@@ -187,6 +193,7 @@ def build_app(
     services.task_errors.target = tasks.tasks
     pool = reactor.getThreadPool() if hasattr(reactor, "getThreadPool") else None
     replays = ReplayService(config.replay.dir, store, tasks, bus, reactor, pool)
+    writes, write_pool = build_writes(config, reactor, bus, stats)
     tasks_api = TasksAPI(tasks)
     tasks_api.replays = replays
     areas: List[object] = [
@@ -202,13 +209,7 @@ def build_app(
         ),
         LogLevelAPI(log_control),
         StorageAPI(store),
-        WriteAPI(
-            bus,
-            stats,
-            config.default_retention_policy,
-            config.http.max_body_size,
-            config.http.write_tracing,
-        ),
+        writes,
         tasks_api,
         TemplatesAPI(tasks),
         ReplaysAPI(replays),
@@ -247,7 +248,22 @@ def build_app(
         service_tests=service_tests,
         influxdb=influxdb,
         replays=replays,
+        writes=writes,
+        write_pool=write_pool,
     )
+
+
+def build_writes(config: Config, reactor, bus, stats):
+    """``/write`` and its parse worker processes (none when ``[http]
+    write-workers = 0``, or on a reactor that cannot spawn them)."""
+    parser = DaemonParser()
+    pool = None
+    count = worker_count(config.http.write_workers)
+    if count > 0 and IReactorProcess.providedBy(reactor):
+        pool = ParsePool(reactor, count, fallback=parser)
+    writes = WriteAPI(bus, stats, config.default_retention_policy, config.http.max_body_size,
+                      config.http.write_tracing, parser=pool or parser)
+    return writes, pool
 
 
 def build_influxdb(config: Config, reactor, ids, userdb, bus=None) -> InfluxDBService:
@@ -421,6 +437,9 @@ def make_service(
     load_service = LoadService(loader, reactor)
     load_service.setServiceParent(top)
     top.load = load_service
+    if app.write_pool is not None:
+        # Before the listener: stopped after it has drained its writes.
+        app.write_pool.setServiceParent(top)
     http_service = HTTPService(app, endpoint, ready=load_service.ready)
     http_service.setServiceParent(top)
     top.http = http_service

@@ -428,6 +428,11 @@ def _validate_http(http: model.HTTPConfig) -> None:
         raise ValidationError(
             f"http: max-connections must be >= 1, got {http.max_connections}"
         )
+    if http.write_workers < -1:
+        raise ValidationError(
+            "http: write-workers must be -1 (one per CPU), 0 (parse in the daemon) or a "
+            f"number of processes, got {http.write_workers}"
+        )
     if http.read_header_timeout < 0:
         raise ValidationError(
             "http: read-header-timeout must not be negative, got "

@@ -83,7 +83,8 @@ class TaskMaster:
     def _wake(self) -> None:
         """The first task starts: read the bus and sample throughput."""
         if self._bus is not None:
-            self._unsubscribe = self._bus.subscribe(self.engine.publish)
+            self._unsubscribe = self._bus.subscribe(
+                self.engine.publish, rows=self.engine.publish_rows, wanted=self.engine.wanted)
         if self._reactor is not None:
             self._sampler = LoopingCall(self._sample)
             self._sampler.clock = self._reactor
