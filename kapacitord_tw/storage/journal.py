@@ -37,6 +37,7 @@ Design, in the order the requirements forced it:
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 
@@ -87,6 +88,20 @@ def _write_snapshot(tmp_path: str, chunks: list[list[bytes]]) -> tuple[int, int,
     data = records.snapshot_bytes(chunks)
     fd, fsyncs = files.write_new_file(tmp_path, data)
     return fd, len(data), fsyncs
+
+
+def _load_without_gc(data: bytes, path: str):
+    """:func:`records.load` with the cyclic GC paused: decoding every record
+    allocates containers by the hundred thousand, all freed at once by
+    reference counting, yet each allocation burst triggers a collection
+    that walks the growing store (a tenth of the load's time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return records.load(data, path)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _matcher(pattern):
@@ -162,7 +177,7 @@ class JournalStore:
                 data = files.read_all(fd)
             except OSError as e:
                 raise StoreCorrupted(path, None, f"cannot read: {e.strerror or e}") from e
-            loaded = records.load(data, path)
+            loaded = _load_without_gc(data, path)
             size = len(data)
             if loaded.torn is not None:
                 torn = loaded.torn
