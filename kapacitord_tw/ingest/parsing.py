@@ -112,11 +112,9 @@ class DaemonParser:
     quoted or escaped ones (whose lines are split in Python) in a thread;
     at most ``PARALLEL_PARSES`` large bodies at a time."""
 
-    def __init__(self, table: Optional[SeriesTable] = None, reactor=None,
-                 cooperate=task.cooperate):
+    def __init__(self, table: Optional[SeriesTable] = None, cooperate=task.cooperate):
         self.table = table if table is not None else SeriesTable()
         self.keys = SeriesKeys(self.table.intern)
-        self._reactor = reactor
         self._cooperate = cooperate
         self._large = defer.DeferredSemaphore(PARALLEL_PARSES)
 
@@ -129,7 +127,7 @@ class DaemonParser:
                 return defer.succeed(failed_gzip(e))
             return self._parse(job, body)
         # A member count in the hundreds of thousands costs a second of CPU.
-        d = self._in_thread(gunzip, job.body, job.limit)
+        d = threads.deferToThread(gunzip, job.body, job.limit)
 
         def inflated(body):
             return self._parse(job, body)
@@ -148,13 +146,8 @@ class DaemonParser:
         if b'"' in body or b"\\" in body:
             # Not thread-safe to share: a thread gets its own series cache.
             keys = SeriesKeys(self.table.intern)
-            return self._large.run(self._in_thread, parse_now, job, body, keys)
+            return self._large.run(threads.deferToThread, parse_now, job, body, keys)
         return self._large.run(self._in_slices, job, body)
-
-    def _in_thread(self, f, *args) -> defer.Deferred:
-        if self._reactor is None:
-            return threads.deferToThread(f, *args)
-        return threads.deferToThreadPool(self._reactor, self._reactor.getThreadPool(), f, *args)
 
     def _in_slices(self, job: ParseJob, body: bytes) -> defer.Deferred:
         rows: list = []

@@ -64,10 +64,10 @@ class Workers:
         h.finish = finish
 
     def settle(self, deferreds, stub=None) -> list:
-        """Results of ``deferreds`` once all have fired."""
-        results = []
-        for d in deferreds:
-            d.addBoth(results.append)
+        """Results of ``deferreds``, in their order, once all have fired."""
+        results: dict = {}
+        for i, d in enumerate(deferreds):
+            d.addBoth(lambda result, i=i: results.__setitem__(i, result))
 
         def done():
             if stub is not None:
@@ -75,7 +75,7 @@ class Workers:
             return len(results) == len(deferreds)
 
         pump(self.reactor, done)
-        return results
+        return [results[i] for i in range(len(deferreds))]
 
     def stop(self) -> None:
         stopped = []

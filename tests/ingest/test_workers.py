@@ -188,3 +188,40 @@ def test_a_pool_that_is_not_running_parses_in_the_daemon():
     (result,) = results
     assert isinstance(result, Parsed) and result.count == 1
     assert pool.workers == []
+
+
+def test_a_cancelled_parse_does_not_disturb_the_next_ones(write_workers):
+    from kapacitord_tw.ingest.parsing import ParseJob
+
+    def job(body: bytes) -> ParseJob:
+        return ParseJob(body, False, "n", 0, "db", "rp", True, False, 1 << 30)
+
+    pool = write_workers.pool
+    first = pool.parse(job(body_of(20_000, 1)))
+    second = pool.parse(job(b"cpu,host=new v=2 2\n"))
+    first.cancel()
+    first.addErrback(lambda f: None)
+    (result,) = write_workers.settle([second])
+    assert isinstance(result, Parsed) and result.count == 1
+    ((series, fields, time),) = result.rows
+    assert (series.measurement, series.key, fields, time) == (
+        "cpu", (("host", "new"),), {"v": 2.0}, 2)
+
+
+def test_gzip_bodies_are_inflated_by_the_worker_with_gos_errors(write_workers):
+    import gzip as gz
+
+    from kapacitord_tw.ingest.parsing import ParseFailed, ParseJob
+
+    def job(body: bytes, limit: int = 1 << 30) -> ParseJob:
+        return ParseJob(body, True, "n", 0, "db", "rp", True, False, limit)
+
+    body = body_of(3000, 9)
+    good, bad, bomb = write_workers.settle([
+        write_workers.pool.parse(job(gz.compress(body[:50_000]) + gz.compress(body[50_000:]))),
+        write_workers.pool.parse(job(b"not gzip at all")),
+        write_workers.pool.parse(job(gz.compress(body), limit=1000)),
+    ])
+    assert (good.count, good.size, len(good.rows)) == (3000, len(body), 3000)
+    assert bad == ParseFailed("gzip", 400, b"gzip: invalid header")
+    assert bomb == ParseFailed("gzip", 413, b"request body too large: the limit is 1000 bytes")
