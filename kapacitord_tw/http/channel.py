@@ -35,6 +35,12 @@ HEADERS_TOO_LARGE = (
 #: Longest request line (Go's ``http.DefaultMaxHeaderBytes``).
 MAX_REQUEST_LINE = 1 << 20
 
+#: Twisted's per-line handlers, called directly from the overrides below:
+#: they run for every header line, and ``super()`` costs as much again as
+#: the override's own checks.
+_lineReceived = http.HTTPChannel.lineReceived
+_headerReceived = http.HTTPChannel.headerReceived
+
 #: Go's ``rstAvoidanceDelay``: how long a refused connection lingers.
 LINGER = 0.5
 
@@ -78,6 +84,7 @@ class KapacitorChannel(http.HTTPChannel):
     def requestDone(self, request):
         # Set first: Twisted replays pipelined bytes through dataReceived.
         self._reading_headers = True
+        self.MAX_LENGTH = MAX_REQUEST_LINE
         super().requestDone(request)
 
     def _start_header_deadline(self) -> None:
@@ -102,29 +109,32 @@ class KapacitorChannel(http.HTTPChannel):
 
     # ----------------------------------------------------- header limits
 
-    #: The request line may be as long as Go's whole header budget
-    #: (``MaxHeaderBytes``, 1 MiB), so a record with a long id stored before
-    #: ids were capped can still be named in a ``DELETE``; header lines keep
-    #: the 16 KiB budget.
-    @property
-    def MAX_LENGTH(self) -> int:  # noqa: N802 (LineReceiver's name)
-        if getattr(self, "_HTTPChannel__first_line", 0):
-            return MAX_REQUEST_LINE
-        return self.totalHeadersSize
+    #: LineReceiver's limit on one line.  The request line may be as long as
+    #: Go's whole header budget (``MaxHeaderBytes``, 1 MiB), so a record with
+    #: a long id stored before ids were capped can still be named in a
+    #: ``DELETE``; header lines keep the 16 KiB budget.  A plain attribute,
+    #: switched where Twisted's "request line next" state changes (it is read
+    #: for every line): to the header budget once the request line is in,
+    #: back in ``requestDone``, before the next request's bytes are parsed.
+    MAX_LENGTH = MAX_REQUEST_LINE
 
     def lineReceived(self, line):
         if self._discarding:
             return
-        if getattr(self, "_HTTPChannel__first_line", 0):
+        if self._HTTPChannel__first_line:
             if len(line) > MAX_REQUEST_LINE:
                 self._headers_too_large()
                 return
             # Twisted counts the request line into the header budget: keep it out.
             self._receivedHeaderSize -= len(line)
-        elif self._receivedHeaderSize + len(line) > self.totalHeadersSize:
+            _lineReceived(self, line)
+            if not self._HTTPChannel__first_line:
+                self.MAX_LENGTH = self.totalHeadersSize
+            return
+        if self._receivedHeaderSize + len(line) > self.totalHeadersSize:
             self._headers_too_large()
             return
-        super().lineReceived(line)
+        _lineReceived(self, line)
 
     def lineLengthExceeded(self, line):
         # A line longer than ``MAX_LENGTH``: LineReceiver would close without a word.
@@ -134,7 +144,7 @@ class KapacitorChannel(http.HTTPChannel):
         if self._receivedHeaderCount >= self.maxHeaders:
             self._headers_too_large()
             return False
-        return super().headerReceived(line)
+        return _headerReceived(self, line)
 
     def _headers_too_large(self) -> None:
         self._cancel_header_deadline()
