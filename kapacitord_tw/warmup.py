@@ -3,11 +3,12 @@
 Start-up imports only what serving the API needs: the TICKscript compiler,
 the node families, the Go template engine and the notification services
 load when a task, a topic handler or a service test first needs them.  That
-first use would then stall the reactor for the whole import (half a second
-on a small machine), so :class:`ImportWarmup` imports them ahead of time:
-a while after the HTTP listener is up (the readiness probe and the first
-requests are served before any of it), one module per reactor turn, leaves
-before the modules that import them, so no turn holds the reactor long.
+first use would then stall the reactor for the whole import (about 0.4 s
+on the 2-core test machine), so :class:`ImportWarmup` imports them ahead of
+time: a second after the HTTP listener is up (the readiness probe and the
+first requests are served before any of it), one module per reactor turn,
+leaves before the modules that import them, so no turn holds the reactor
+long (about 60 turns, the longest ~35 ms).
 """
 
 from __future__ import annotations
