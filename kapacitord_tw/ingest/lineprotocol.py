@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 import re
 import sys
+from itertools import chain
 from operator import itemgetter
 from collections.abc import Callable, Iterable
 
@@ -919,6 +920,19 @@ _FLOAT_END = frozenset("0123456789.")
 _LAYOUT_LIMIT = 10_000
 
 
+def _line_pieces(body: bytes, size: int = 1 << 20):
+    """The lines of a plain (ASCII) body as text, a megabyte at a time: a
+    25 MiB body is never all in memory as strings at once."""
+    start = 0
+    end = len(body)
+    while start < end:
+        cut = body.find(b"\n", start + size)
+        if cut < 0:
+            cut = end
+        yield body[start:cut].decode("latin-1").split("\n")
+        start = cut + 1
+
+
 class SeriesKeys:
     """The series and field layouts a parser has seen, so repeating them is cheap.
 
@@ -1038,9 +1052,13 @@ def row_steps(
         floats = checked = float_body.fullmatch(body) is not None
         if not checked:
             checked = plain_body.fullmatch(body) is not None
-    text = body.decode("latin-1")
-    lines = text.split("\n") if checked else _split_lines(text)
-    del text
+    if checked:
+        lines = chain.from_iterable(_line_pieces(body))
+    else:
+        text = body.decode("latin-1")
+        lines = _split_lines(text)
+        del text
+    del body  # the caller may let go of it too (a worker does)
     to_text = None if ascii_body else _to_text
     every = wanted is True
     keep = wanted is not None

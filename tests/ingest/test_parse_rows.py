@@ -168,3 +168,12 @@ def test_a_point_is_the_same_through_rows_and_points():
     rows, _ = parse_rows(body, "n", NOW)
     series, fields, time = rows[0]
     assert Point("db", "rp", series.measurement, series.key, tuple(fields.items()), time) == point
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.sampled_from(["", "a", "bb", "c c", "dddd"]), max_size=12),
+       size=st.integers(1, 8), final_newline=st.booleans())
+def test_a_body_cut_in_pieces_has_the_same_lines(lines, size, final_newline):
+    text = "\n".join(lines) + ("\n" if final_newline else "")
+    pieces = [line for piece in lineprotocol._line_pieces(text.encode(), size) for line in piece]
+    assert [line for line in pieces if line] == [line for line in text.split("\n") if line]
