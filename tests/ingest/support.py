@@ -63,6 +63,15 @@ class Workers:
 
         h.finish = finish
 
+    def idle(self) -> bool:
+        pool = self.pool
+        return not pool._pending and not any(w.jobs for w in pool.workers)
+
+    def drain(self, h) -> None:
+        """Until every body sent to the workers is parsed and its answer handled."""
+        pump(self.reactor, lambda: h.stub.flush() or self.idle())
+        h.stub.flush()
+
     def settle(self, deferreds, stub=None) -> list:
         """Results of ``deferreds``, in their order, once all have fired."""
         results: dict = {}

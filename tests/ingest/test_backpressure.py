@@ -11,8 +11,24 @@ from kapacitord_tw import tick
 from kapacitord_tw.engine.router import Engine
 from kapacitord_tw.engine.task import TaskExecution
 from kapacitord_tw.ingest.points import Point, PointBus
+import pytest
+
 from tests.http.harness import V1
+from tests.ingest.support import write_workers  # noqa: F401  (a fixture)
 from tests.ops.support import ADMIN, secured
+
+
+@pytest.fixture(params=["in-daemon", "workers"])
+def harness(request, tmp_path):
+    """A secured harness whose bodies are parsed in the daemon, or by real
+    parse workers; ``settle()`` waits until what was sent is parsed."""
+    h = secured(tmp_path)
+    h.settle = lambda: [h.stub.flush() for _ in range(5)]
+    if request.param == "workers":
+        workers = request.getfixturevalue("write_workers")
+        workers.serve(h)
+        h.settle = lambda: workers.drain(h)
+    return h
 
 
 def _point(t: int = 1) -> Point:
@@ -42,13 +58,12 @@ def test_bus_returns_a_subscribers_wait_and_still_delivers_to_the_others():
     assert len(fired) == 1
 
 
-def test_write_is_answered_only_when_the_subscriber_lets_it(tmp_path):
-    h = secured(tmp_path)
+def test_write_is_answered_only_when_the_subscriber_lets_it(harness):
+    h = harness
     held = defer.Deferred()
     h.app.bus.subscribe(lambda batch: held)
     d = h.start("POST", V1 + "/write?db=telegraf&rp=autogen", b"cpu v=1 1\n", auth=ADMIN)
-    for _ in range(5):
-        h.stub.flush()
+    h.settle()
     done = []
     d.addBoth(lambda r: done.append(r) or r)
     assert done == []  # still waiting for the engine
@@ -56,18 +71,21 @@ def test_write_is_answered_only_when_the_subscriber_lets_it(tmp_path):
     assert h.finish(d).code == 204
 
 
-def test_write_waits_for_a_full_engine_queue_and_every_point_is_processed(tmp_path):
-    h = secured(tmp_path)
+@pytest.mark.parametrize("as_rows", [False, True])
+def test_write_waits_for_a_full_engine_queue_and_every_point_is_processed(harness, as_rows):
+    h = harness
     engine = Engine(h.clock, slice_points=5, high_water=10)
     execution = TaskExecution("t", tick.compile_task("stream|from().measurement('cpu')"),
                               [("telegraf", "autogen")], h.clock)
     execution.start()
     engine.add_task(execution)
-    h.app.bus.subscribe(engine.publish)
+    if as_rows:  # as the task master subscribes
+        h.app.bus.subscribe(engine.publish, rows=engine.publish_rows, wanted=engine.wanted)
+    else:
+        h.app.bus.subscribe(engine.publish)
     body = b"".join(b"cpu,host=h%d v=%d %d\n" % (i % 3, i, i) for i in range(50))
     d = h.start("POST", V1 + "/write?db=telegraf&rp=autogen", body, auth=ADMIN)
-    for _ in range(5):
-        h.stub.flush()
+    h.settle()
     done = []
     d.addBoth(lambda r: done.append(r) or r)
     assert done == [] and engine.queued_points == 50

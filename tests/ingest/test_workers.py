@@ -225,3 +225,17 @@ def test_gzip_bodies_are_inflated_by_the_worker_with_gos_errors(write_workers):
     assert (good.count, good.size, len(good.rows)) == (3000, len(body), 3000)
     assert bad == ParseFailed("gzip", 400, b"gzip: invalid header")
     assert bomb == ParseFailed("gzip", 413, b"request body too large: the limit is 1000 bytes")
+
+
+def test_field_keys_and_series_arrive_shared_from_every_worker(tmp_path, write_workers):
+    h = secured(tmp_path)
+    write_workers.serve(h)
+    writes = []
+    h.app.bus.subscribe(lambda points: None, rows=writes.append)
+    bodies = [cpu_body(3000) for _ in range(4)]  # 3 frames each, on both workers
+    replies = write_workers.settle([post(h, b) for b in bodies], h.stub)
+    assert {r.code for r in replies} == {204}
+    keys = {id(k) for w in writes for _s, fields, _t in w.rows for k in fields}
+    assert len(keys) == 3  # usage_idle, usage_system, usage_user: one string each
+    firsts = [w.rows[0][0] for w in writes]
+    assert all(s is firsts[0] for s in firsts)
