@@ -11,6 +11,9 @@ framework's ceiling) on loopback and drives them with ``wrk``.  Figures:
                        (32 clients, bcrypt-cost 10) ÷ p99 without       (<= 3)
 * user_store_scaling   mean create-user latency with 10,000 users ÷ 10  (<= 1.25)
 * startup_100k         seconds to first authenticated answer, 100k users (<= 3 s)
+* login_timing         median over 60 back-to-back pairs of (unknown user ÷ wrong password)
+                       refusal time, bcrypt-cost 10: within 10% (the strict form of
+                       tests/abuse/test_timing.py)
 
 Engine and ingest figures (issues 11 and 14; ``benchmarks/engine_benches.py``):
 
@@ -33,6 +36,7 @@ import argparse
 import base64
 import http.client
 import os
+import pathlib
 import re
 import shutil
 import subprocess
@@ -265,26 +269,44 @@ def bench_startup(run: Run) -> list:
                    f"(seconds; {os.cpu_count()} cores)")]
 
 
+def bench_login_timing(run: Run) -> list:
+    from tests.abuse.login_timing import auth_daemon, measure
+
+    path = pathlib.Path(run.workdir, "timing")
+    path.mkdir()
+    with auth_daemon(path) as d:
+        sample = measure(d, 60)
+    ratio = sample.median_ratio
+    return [figure("login_timing", ratio, "within 10%", sample.within(0.10), f"({sample.describe()})")]
+
+
+#: Figure names accepted by ``--only``, for the bench that measures them.
+FIGURES = {"auth_overhead": "auth", "framework_efficiency": "auth", "bcrypt_storm_p99": "storm",
+           "user_store_scaling": "scaling", "startup_100k": "startup",
+           "engine_storm_p99": "engine_storm", "group_memory": "window_memory",
+           "window_point_memory": "window_memory", "ingest_vs_influxdb": "ingest"}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per measurement")
     parser.add_argument("--only", action="append", default=[],
-                        help="auth, storm, scaling, startup, engine_efficiency, task_fanout, "
-                             "engine_storm, window_memory, ingest, write_memory (repeatable)")
+                        help="auth, storm, scaling, startup, login_timing, engine_efficiency, "
+                             "task_fanout, engine_storm, window_memory, ingest, write_memory, or a "
+                             "figure's name (repeatable)")
     parser.add_argument("--abuse", action="store_true", help="also run the slow abuse tests")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
         return 2
     print(f"kapacitord-tw benchmarks, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores", flush=True)
-    workdir = tempfile.mkdtemp(prefix="kapacitord-bench-")
-    run = Run(workdir, args.seconds)
     benches = {
         "auth": bench_auth_and_framework,
         "storm": bench_storm,
         "scaling": bench_scaling,
         "startup": bench_startup,
+        "login_timing": bench_login_timing,
         "engine_efficiency": engine_benches.bench_engine_efficiency,
         "task_fanout": engine_benches.bench_task_fanout,
         "engine_storm": engine_benches.bench_engine_storm,
@@ -292,10 +314,16 @@ def main(argv=None) -> int:
         "ingest": engine_benches.bench_ingest_vs_influxdb,
         "write_memory": engine_benches.bench_write_memory,
     }
+    only = {FIGURES.get(name, name) for name in args.only}
+    unknown = only - set(benches)
+    if unknown:
+        parser.error(f"unknown --only {', '.join(sorted(unknown))}")
+    workdir = tempfile.mkdtemp(prefix="kapacitord-bench-")
+    run = Run(workdir, args.seconds)
     ok = True
     try:
         for name, bench in benches.items():
-            if args.only and name not in args.only:
+            if only and name not in only:
                 continue
             ok = all(bench(run)) and ok
     finally:
