@@ -895,8 +895,7 @@ def _whole_body(line: str):
     """RE2 (no backtracking) over the body's bytes: lines, empty lines allowed."""
     options = re2.Options()
     options.encoding = re2.Options.Encoding.LATIN1
-    options.never_capture = True
-    options.max_mem = 64 << 20
+    options.never_capture = True  # RE2's default memory bound (8 MiB) is plenty
     line = line.replace("*+", "*").replace("++", "+")  # the same language
     return re2.compile(rf"(?:(?:{line})?\n)*(?:{line})?".encode("latin-1"), options)
 
