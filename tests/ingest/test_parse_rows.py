@@ -177,3 +177,21 @@ def test_a_body_cut_in_pieces_has_the_same_lines(lines, size, final_newline):
     text = "\n".join(lines) + ("\n" if final_newline else "")
     pieces = [line for piece in lineprotocol._line_pieces(text.encode(), size) for line in piece]
     assert [line for line in pieces if line] == [line for line in text.split("\n") if line]
+
+
+@pytest.mark.parametrize("line", [
+    b"m " + b"f=1," * 200_000 + b"x",           # fields, then a bad ending: no backtracking
+    b"m" + b",t=v" * 200_000 + b" f=1",          # a long series key (over the key limit)
+    b"m " + b"f=" + b"1" * 800_000,              # a huge number
+    b"a" * 800_000,                              # no fields at all
+    b"m " + b"f=1.5," * 130_000 + b"g=t 1",      # plain, but one line of 800 KB
+])
+def test_a_pathological_line_costs_time_linear_in_its_length(line):
+    import time
+
+    started = time.thread_time()
+    try:
+        parse_rows(b"cpu v=1\n" + line + b"\ncpu v=2\n", "n", NOW)
+    except (LineProtocolError, FieldDecodeError):
+        pass
+    assert time.thread_time() - started < 3.0  # well under a second; quadratic: minutes
