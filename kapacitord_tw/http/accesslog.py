@@ -75,6 +75,8 @@ def strip_userinfo(uri: bytes) -> bytes:
 
 def redact_uri(uri: bytes) -> bytes:
     """The request target as logged: no ``p=`` value, no user-info."""
+    if uri[:1] == b"/" and b"?" not in uri:
+        return uri  # a path alone (the usual case): nothing to hide
     path, sep, query = strip_userinfo(uri).partition(b"?")
     if not sep:
         return path
@@ -112,6 +114,10 @@ def _userinfo_user(uri: bytes) -> bytes:
 
 def claimed_username(request) -> str:
     """The name the client gave (Basic, ``u``, URL user-info), ``""`` if none."""
+    uri = request.uri
+    if (uri[:1] == b"/" and b"?" not in uri
+            and not request.requestHeaders.hasHeader(b"Authorization")):
+        return ""  # a path alone and no credentials (the usual case with auth off)
     parsed = parse_credentials(request)
     if parsed is not None and parsed.username and (
         parsed.from_basic_header or parsed.kind == SUBSCRIPTION

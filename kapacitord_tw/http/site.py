@@ -235,6 +235,7 @@ class KapacitorSite(server.Site):
         #: Connections refused since the last log line, and when that was.
         self._refused_connections = 0
         self._refusal_logged_at = None
+        self._stamps = StartStamps()
 
     def protocol(self):
         # Twisted's ``_genericHTTPChannelProtocolFactory`` with our channel.
@@ -302,7 +303,7 @@ class KapacitorSite(server.Site):
             referer=_text(request.getHeader(b"Referer") or b"-"),
             user_agent=_text(request.getHeader(b"User-Agent") or b"-"),
             request_id=_text((request.responseHeaders.getRawHeaders(b"Request-Id") or [b""])[0]),
-            start=format_time(request._started_ns or time.time_ns()),
+            start=self._stamps.format(request._started_ns or time.time_ns()),
             duration=f"{duration * 1000:.3f}ms",
         )
 
@@ -342,6 +343,28 @@ class KapacitorSite(server.Site):
             return None
 
         return all_done.addBoth(finished)
+
+
+class StartStamps:
+    """The access log's ``start`` (Go's RFC 3339 with nanoseconds, local
+    zone): date, time and zone are formatted once per second, when the zone
+    is looked up, and each request's fraction is spliced in."""
+
+    def __init__(self) -> None:
+        self._second = None
+        self._head = self._zone = ""
+
+    def format(self, ns: int) -> str:
+        second, nanos = divmod(ns, 1_000_000_000)
+        if second != self._second:
+            whole = format_time(second * 1_000_000_000)
+            # ``YYYY-MM-DDTHH:MM:SS`` then the zone (``Z`` or ``+hh:mm``).
+            self._head, self._zone = whole[:19], whole[19:]
+            self._second = second
+        fraction = ("%09d" % nanos).rstrip("0")
+        if fraction:
+            return f"{self._head}.{fraction}{self._zone}"
+        return self._head + self._zone
 
 
 def _text(raw: bytes) -> str:
