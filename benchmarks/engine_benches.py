@@ -58,7 +58,7 @@ class Target:
             self.seconds += _seconds(result["raw"])
             return
         accepted0 = self.client.accepted()
-        collected0 = sum(self.client.collected(t) for t in self.tasks)
+        collected0 = self.client.collected_sum(self.tasks)
         result = wrk_post(self.url, self.script, seconds, connections)
         points, drain = self.client.settle(self.tasks, accepted0, collected0)
         self.points += points

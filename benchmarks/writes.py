@@ -108,6 +108,17 @@ class Client:
         task = self.call("GET", f"/kapacitor/v1/tasks/{task_id}")
         return task["stats"]["node-stats"]["stream0"]["collected"]
 
+    def collected_sum(self, task_ids) -> int:
+        """``collected`` of the tasks' stream0, summed, in one request (one
+        ``GET /tasks/<id>`` per task made polling 100 tasks slower than the
+        engine it measures)."""
+        if len(task_ids) == 1:
+            return self.collected(task_ids[0])
+        wanted = set(task_ids)
+        listed = self.call("GET", "/kapacitor/v1/tasks?fields=stats&limit=10000")["tasks"]
+        return sum(t["stats"]["node-stats"]["stream0"]["collected"]
+                   for t in listed if t["id"] in wanted)
+
     def accepted(self) -> int:
         """``points_written_ok`` from ``/debug/vars`` (points /write accepted)."""
         found = []
@@ -130,7 +141,7 @@ class Client:
         last_change = start
         while True:
             accepted = self.accepted() - accepted0
-            collected = sum(self.collected(t) for t in task_ids) - collected0 if task_ids else accepted
+            collected = self.collected_sum(task_ids) - collected0 if task_ids else accepted
             now = time.perf_counter()
             if (accepted, collected) != last:
                 last, last_change = (accepted, collected), now
