@@ -73,9 +73,9 @@ class Engine:
 
     log = Logger(namespace="kapacitord_tw.engine")
 
-    def __init__(self, clock, slice_points: int = 1000, slice_seconds: float = 0.005,
+    def __init__(self, clock, slice_points: int = 200, slice_seconds: float = 0.001,
                  high_water: int = 50_000, low_water: Optional[int] = None,
-                 chunk_points: int = 250):
+                 chunk_points: int = 100):
         self.clock = clock
         self.slice_points = slice_points
         #: queued work is cut into chunks this small, so a slice ends close
