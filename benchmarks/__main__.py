@@ -144,15 +144,20 @@ class BareSite:
         self.proc.wait(10)
 
 
-def interleaved(run: Run, targets, rounds: int = 5) -> list:
+def interleaved(run: Run, targets, rounds: int = 6) -> list:
     """Total req/s of each (port, header) target, measured in alternating
-    short bursts so that machine noise hits every target alike."""
+    short bursts so that machine noise hits every target alike; every other
+    round runs them in reverse order, so a load that rises or falls during
+    the measurement does not favour the target measured first."""
     totals = [0.0] * len(targets)
     seconds = max(1, run.seconds // 2)
     for port, header in targets:
         wrk(f"http://127.0.0.1:{port}/kapacitor/v1/ping", 1, 16, header)  # warm-up
-    for _ in range(rounds):
-        for i, (port, header) in enumerate(targets):
+    for round_number in range(rounds):
+        order = list(enumerate(targets))
+        if round_number % 2:
+            order.reverse()
+        for i, (port, header) in order:
             result = wrk(f"http://127.0.0.1:{port}/kapacitor/v1/ping", seconds, 16, header)
             if result["non2xx"]:
                 raise RuntimeError(f"non-2xx answers during the benchmark:\n{result['raw']}")
