@@ -112,17 +112,7 @@ class Node:
             self._until_timed = TIMING_SAMPLE_EVERY
             started = _perf_ns()
         try:
-            kind = type(msg)
-            if kind is Point:
-                out = self.point(msg)
-            elif kind is Batch:
-                out = self.batch(msg)
-            elif kind is Barrier:
-                out = self.barrier(msg)
-            elif kind is DeleteGroup:
-                out = self.delete_group(msg)
-            else:  # pragma: no cover - programming error
-                raise NodeError(f"unexpected message {kind.__name__}")
+            out = self._dispatch(msg)
         except NodeError as e:
             if timed:
                 self._count_time(started)
@@ -160,6 +150,19 @@ class Node:
             one(msg, out)
         self._end_chunk(started, len(msgs), out)
 
+    def _dispatch(self, msg):
+        """The handler's result for ``msg``, by message type."""
+        kind = type(msg)
+        if kind is Point:
+            return self.point(msg)
+        if kind is Batch:
+            return self.batch(msg)
+        if kind is Barrier:
+            return self.barrier(msg)
+        if kind is DeleteGroup:
+            return self.delete_group(msg)
+        raise NodeError(f"unexpected message {kind.__name__}")  # pragma: no cover
+
     def _end_chunk(self, started: int, count: int, out: list) -> None:
         self._collecting = None
         self._exec_ns += _perf_ns() - started
@@ -170,18 +173,8 @@ class Node:
     def _handle_into(self, msg, out: list) -> None:
         """One message of a chunk: its handler's result joins ``out``; a
         failure costs the message, as in :meth:`receive`."""
-        kind = type(msg)
         try:
-            if kind is Point:
-                r = self.point(msg)
-            elif kind is Batch:
-                r = self.batch(msg)
-            elif kind is Barrier:
-                r = self.barrier(msg)
-            elif kind is DeleteGroup:
-                r = self.delete_group(msg)
-            else:  # pragma: no cover - programming error
-                raise NodeError(f"unexpected message {kind.__name__}")
+            r = self._dispatch(msg)
         except NodeError as e:
             self.error(str(e))
             return
