@@ -8,23 +8,13 @@ nobody listens on.
 """
 
 import json
-import time
 
 import pytest
 
 from tests.support.daemon import Daemon, free_port, write_config
 from tests.support.influxd import InfluxD
+from tests.support.waiting import wait_until
 
-
-def _wait(predicate, timeout=20.0, step=0.1):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(step)
-    raise AssertionError(f"condition not met in time (last: {last!r})")
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +75,7 @@ batch
 def test_a_batch_query_with_a_wrong_password_is_the_tasks_error(stack):
     _influx, d, _dead = stack
     _define(d, "wrongpw_batch", _batch("wrongpw"), "batch")
-    error = _wait(lambda: _task(d, "wrongpw_batch")["error"])
+    error = wait_until(lambda: _task(d, "wrongpw_batch")["error"])
     assert error.startswith("query failed: ")
     assert "InfluxDB cluster wrongpw refused the username and password (401)" in error
     assert "not-the-password" not in error
@@ -98,7 +88,7 @@ def test_a_batch_query_with_a_wrong_password_is_the_tasks_error(stack):
 def test_a_batch_query_on_an_unreachable_influxdb_is_the_tasks_error(stack):
     _influx, d, dead = stack
     _define(d, "gone_batch", _batch("gone"), "batch")
-    error = _wait(lambda: _task(d, "gone_batch")["error"])
+    error = wait_until(lambda: _task(d, "gone_batch")["error"])
     assert error.startswith(f"query failed: InfluxDB cluster gone: cannot reach "
                             f"http://127.0.0.1:{dead}: ")
     assert "onnection refused" in error
@@ -125,7 +115,7 @@ stream
 """, "stream")
     status, _h, _b = d.request("POST", "/write?db=telegraf&rp=autogen", b"cpu usage_idle=1")
     assert status == 204
-    error = _wait(lambda: _task(d, task_id)["error"])
+    error = wait_until(lambda: _task(d, task_id)["error"])
     assert error.startswith("failed to write points to database copies: ")
     assert expected in error
     stats = _task(d, task_id)["stats"]["node-stats"]["influxdb_out2"]
@@ -144,7 +134,7 @@ stream
         .database('created')
         .retentionPolicy('kept')
 """, "stream")
-    error = _wait(lambda: _task(d, "wrongpw_create")["error"])
+    error = wait_until(lambda: _task(d, "wrongpw_create")["error"])
     assert error.startswith("failed to create database created: ")
     assert "refused the username and password (401)" in error
     assert _task(d, "wrongpw_create")["executing"] is True
@@ -152,7 +142,7 @@ stream
 
 def test_subscriptions_with_a_wrong_password_are_logged_and_retried(stack):
     _influx, d, _dead = stack
-    _wait(lambda: d.output().count("influxdb cluster wrongpw: failed to link subscriptions") >= 2)
+    wait_until(lambda: d.output().count("influxdb cluster wrongpw: failed to link subscriptions") >= 2)
     line = next(x for x in d.output().splitlines()
                 if "influxdb cluster wrongpw: failed to link subscriptions" in x)
     assert "refused the username and password (401)" in line

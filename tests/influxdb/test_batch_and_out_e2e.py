@@ -7,6 +7,7 @@ import pytest
 
 from tests.support.daemon import Daemon, free_port, write_config
 from tests.support.influxd import InfluxD
+from tests.support.waiting import wait_until
 
 
 def _section(influx: InfluxD, **extra) -> str:
@@ -22,16 +23,6 @@ def _section(influx: InfluxD, **extra) -> str:
   startup-timeout = "5s"
 {more}"""
 
-
-def _wait(predicate, timeout=20.0, step=0.1):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(step)
-    raise AssertionError(f"condition not met in time (last: {last!r})")
 
 
 @pytest.fixture
@@ -72,7 +63,7 @@ batch
         .every(1s)
     |httpOut('out')
 """, kind="batch")
-    out = _wait(lambda: (_http_out(d, "mean", "out") or {}).get("series"))
+    out = wait_until(lambda: (_http_out(d, "mean", "out") or {}).get("series"))
     assert out[0]["name"] == "cpu"
     assert out[0]["columns"] == ["time", "mean"]
     assert out[0]["values"][0][1] == 25.0
@@ -85,7 +76,7 @@ batch
         .groupBy('host')
     |httpOut('out')
 """, kind="batch")
-    series = _wait(lambda: (_http_out(d, "bygroup", "out") or {}).get("series"))
+    series = wait_until(lambda: (_http_out(d, "bygroup", "out") or {}).get("series"))
     by_host = {s["tags"]["host"]: s["values"][0][1] for s in series}
     assert by_host == {"h0": 30.0, "h1": 40.0}
     status, _h, data = d.request("GET", "/kapacitor/v1/tasks/mean")
@@ -108,7 +99,7 @@ batch
         status, _h, data = d.request("GET", "/kapacitor/v1/tasks/bad")
         return json.loads(data)["error"]
 
-    message = _wait(error)
+    message = wait_until(error)
     assert "database not found: nodb" in message
     status, _h, data = d.request("GET", "/kapacitor/v1/tasks/bad")
     task = json.loads(data)
@@ -146,7 +137,7 @@ stream
         except RuntimeError:  # the database is being created
             return None
 
-    rows = _wait(copied)
+    rows = wait_until(copied)
     assert rows[0]["columns"] == ["time", "host", "kapacitor", "usage_idle"]
     assert len(rows[0]["values"]) == 2
     assert d.stop() == 0  # shutdown flushes the rest
@@ -172,7 +163,7 @@ stream
         _s, _h, data = d.request("GET", "/kapacitor/v1/tasks/nowhere")
         return json.loads(data)["stats"]["node-stats"]["influxdb_out2"]["write_errors"]
 
-    assert _wait(errors) == 1
+    assert wait_until(errors) == 1
     assert "failed to write 1 points to database does_not_exist" in d.output()
 
 
@@ -201,17 +192,17 @@ stream
         return {r[0]: (r[1], r[3], r[4]) for r in rows[0]["values"]} if rows else None
 
     # name -> (duration, replication, default), as Kapacitor's CREATE DATABASE ... WITH NAME
-    assert _wait(lambda: policies("created")) == {"kept": ("0s", 1, True)}
-    assert _wait(lambda: (policies("existing") or {}).get("extra")) == ("0s", 1, False)
+    assert wait_until(lambda: policies("created")) == {"kept": ("0s", 1, True)}
+    assert wait_until(lambda: (policies("existing") or {}).get("extra")) == ("0s", 1, False)
     assert policies("existing")["autogen"][2] is True
 
     status, _h, data = d.request("POST", "/write?db=telegraf&rp=autogen",
                                  b"cpu,host=a usage_idle=7.5 1700000000000000000")
     assert status == 204, data
-    rows = _wait(lambda: influx.series('SELECT "usage_idle" FROM "created"."kept"."cpu"',
+    rows = wait_until(lambda: influx.series('SELECT "usage_idle" FROM "created"."kept"."cpu"',
                                        "created"))
     assert rows[0]["values"] == [["2023-11-14T22:13:20Z", 7.5]]
-    rows = _wait(lambda: influx.series('SELECT "usage_idle" FROM "existing"."extra"."cpu"',
+    rows = wait_until(lambda: influx.series('SELECT "usage_idle" FROM "existing"."extra"."cpu"',
                                        "existing"))
     assert rows[0]["values"] == [["2023-11-14T22:13:20Z", 7.5]]
     for task_id in ("fresh", "beside"):

@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.daemon import Daemon, free_port, write_config
 from tests.support.influxd import InfluxD
+from tests.support.waiting import wait_until
 
 ADMIN = ("root", "root-password")
 
@@ -44,15 +45,6 @@ def _cluster_section(influx: InfluxD) -> str:
   subscriptions-sync-interval = "1s"
 """
 
-
-def _wait(predicate, timeout=20.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("condition not met in time")
 
 
 def _our_subscriptions(influx, name):
@@ -104,14 +96,14 @@ def test_a_point_written_to_influxd_reaches_a_task_through_its_token_and_tokens_
                                  {"name": ADMIN[0], "password": ADMIN[1], "type": "admin"})
     assert status == 200, body
     name = _sub_name(tmp_path)
-    subs = _wait(lambda: _our_subscriptions(influx, name))
+    subs = wait_until(lambda: _our_subscriptions(influx, name))
     assert {(s[0], s[1]) for s in subs} == {("telegraf", "autogen")}
     assert urlsplit(subs[0][4][0]).username is None  # no HTTP auth: no token
     assert d.stop() == 0
 
     # Phase 2: HTTP auth on: the subscription now carries a token.
     d = start(http_auth=True)
-    subs = _wait(lambda: [s for s in _our_subscriptions(influx, name) if "~subscriber:" in s[4][0]])
+    subs = wait_until(lambda: [s for s in _our_subscriptions(influx, name) if "~subscriber:" in s[4][0]])
     destination = subs[0][4][0]
     assert destination.startswith(f"http://~subscriber:")
     assert destination.endswith(f"@127.0.0.1:{d.port}")
@@ -125,7 +117,7 @@ def test_a_point_written_to_influxd_reaches_a_task_through_its_token_and_tokens_
 
     started = time.monotonic()
     influx.write("telegraf", "cpu,host=server01 usage_idle=3.5")
-    _wait(lambda: log_path.exists() and log_path.stat().st_size > 0, timeout=10, step=0.01)
+    wait_until(lambda: log_path.exists() and log_path.stat().st_size > 0, timeout=10, step=0.01)
     latency = time.monotonic() - started
     event = json.loads(log_path.read_text().splitlines()[0])
     assert event["level"] == "CRITICAL" and event["data"]["series"][0]["tags"]["host"] == "server01"
@@ -154,7 +146,7 @@ def test_a_point_written_to_influxd_reaches_a_task_through_its_token_and_tokens_
     # Sync rotation: revoking the token's user makes the next sync issue a new one.
     status, _h, body = d.request("DELETE", f"/kapacitor/v1/users/_sub:{token}", auth=ADMIN)
     assert status == 204, body
-    rotated = _wait(lambda: [s for s in _our_subscriptions(influx, name)
+    rotated = wait_until(lambda: [s for s in _our_subscriptions(influx, name)
                              if "~subscriber:" in s[4][0] and _token(s[4][0]) != token])
     token2 = _token(rotated[0][4][0])
     status, _h, body = d.request("POST", "/write?db=telegraf", b"cpu usage_idle=50",
@@ -164,10 +156,10 @@ def test_a_point_written_to_influxd_reaches_a_task_through_its_token_and_tokens_
 
     # Restart rotation: a new daemon run issues new tokens and revokes the old.
     d = start(http_auth=True)
-    renewed = _wait(lambda: [s for s in _our_subscriptions(influx, name)
+    renewed = wait_until(lambda: [s for s in _our_subscriptions(influx, name)
                              if "~subscriber:" in s[4][0] and _token(s[4][0]) != token2])
     token3 = _token(renewed[0][4][0])
-    _wait(lambda: d.request("POST", "/write?db=telegraf", b"cpu usage_idle=50",
+    wait_until(lambda: d.request("POST", "/write?db=telegraf", b"cpu usage_idle=50",
                             headers=_basic("~subscriber", token2))[0] == 401)
     status, _h, _b = d.request("POST", "/write?db=telegraf", b"cpu usage_idle=50",
                                headers=_basic("~subscriber", token3))
@@ -201,7 +193,7 @@ def test_an_unreachable_influxdb_is_logged_and_retried_never_fatal(tmp_path):
     with Daemon(conf, port) as d:
         status, _h, _b = d.request("GET", "/kapacitor/v1/ping")
         assert status == 204
-        _wait(lambda: "retry limit reached" in d.output(), timeout=15)
+        wait_until(lambda: "retry limit reached" in d.output(), timeout=15)
         status, _h, _b = d.request("GET", "/kapacitor/v1/ping")
         assert status == 204
     assert "failed to connect to InfluxDB" in d.output()

@@ -15,6 +15,7 @@ import pytest
 
 from tests.support.daemon import Daemon, free_port, write_config
 from tests.support.influxd import InfluxD
+from tests.support.waiting import wait_until
 
 CPU_TASK = """
 stream
@@ -43,16 +44,6 @@ def _section(influx: InfluxD) -> str:
   subscriptions-sync-interval = "1s"
 """
 
-
-def _wait(predicate, timeout=20.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(step)
-    raise AssertionError(f"condition not met in time (last: {last!r})")
 
 
 @pytest.fixture
@@ -90,7 +81,7 @@ def _udp_stats(d):
 def test_a_point_written_to_influxd_reaches_a_stream_task_over_udp(stack):
     influx, start, tmp_path = stack
     d = start()
-    subs = _wait(lambda: _ours(influx, tmp_path))
+    subs = wait_until(lambda: _ours(influx, tmp_path))
     assert [(s[0], s[1], s[3]) for s in subs] == [("telegraf", "autogen", "ANY")]
     destination = urlsplit(subs[0][4][0])
     assert destination.scheme == "udp" and destination.hostname == "127.0.0.1"
@@ -105,7 +96,7 @@ def test_a_point_written_to_influxd_reaches_a_stream_task_over_udp(stack):
 
     started = time.monotonic()
     influx.write("telegraf", "cpu,host=server01 usage_idle=3.5")
-    _wait(lambda: log_path.exists() and log_path.stat().st_size > 0, timeout=10, step=0.01)
+    wait_until(lambda: log_path.exists() and log_path.stat().st_size > 0, timeout=10, step=0.01)
     latency = time.monotonic() - started
     print(f"influxd write -> UDP -> alert log: {latency * 1000:.0f} ms")
     event = json.loads(log_path.read_text().splitlines()[0])
@@ -116,7 +107,7 @@ def test_a_point_written_to_influxd_reaches_a_stream_task_over_udp(stack):
     # A datagram that is not line protocol is counted and logged; the listener lives on.
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.sendto(b"this is not line protocol\n", ("127.0.0.1", udp_port))
-    stats, udp = _wait(lambda: (lambda st: st if st[1] and
+    stats, udp = wait_until(lambda: (lambda st: st if st[1] and
                                 st[1][0]["values"]["points_parse_fail"] else None)(_udp_stats(d)))
     entry = udp[0]
     assert entry["tags"]["bind"] == f"127.0.0.1:{udp_port}"
@@ -130,26 +121,26 @@ def test_a_point_written_to_influxd_reaches_a_stream_task_over_udp(stack):
 
     # The next point still arrives.
     influx.write("telegraf", "cpu,host=server02 usage_idle=1.5")
-    _wait(lambda: "server02" in log_path.read_text(), timeout=10)
+    wait_until(lambda: "server02" in log_path.read_text(), timeout=10)
 
     # A restart listens on the same port again: the subscription is kept.
     assert d.stop() == 0
     assert "closed UDP listener for telegraf.autogen" in d.output()
     d = start()
     # (the log file is shared by both runs: ask the new one for its listener)
-    _wait(lambda: [e for e in _udp_stats(d)[1] if e["tags"]["bind"] == f"127.0.0.1:{udp_port}"])
+    wait_until(lambda: [e for e in _udp_stats(d)[1] if e["tags"]["bind"] == f"127.0.0.1:{udp_port}"])
     assert [urlsplit(s[4][0]).port for s in _ours(influx, tmp_path)] == [udp_port]
     influx.write("telegraf", "cpu,host=server03 usage_idle=2.5")
-    _wait(lambda: "server03" in log_path.read_text(), timeout=10)
+    wait_until(lambda: "server03" in log_path.read_text(), timeout=10)
 
     # A new database gets its own listener at the next sync; a dropped one loses it.
     influx.query("CREATE DATABASE other")
-    subs = _wait(lambda: [s for s in _ours(influx, tmp_path) if s[0] == "other"])
+    subs = wait_until(lambda: [s for s in _ours(influx, tmp_path) if s[0] == "other"])
     other_port = urlsplit(subs[0][4][0]).port
     assert other_port != udp_port
-    _wait(lambda: len(_udp_stats(d)[1]) == 2)
+    wait_until(lambda: len(_udp_stats(d)[1]) == 2)
     influx.query("DROP DATABASE other")
-    _wait(lambda: "closed UDP listener for other.autogen" in d.output())
+    wait_until(lambda: "closed UDP listener for other.autogen" in d.output())
     assert len(_udp_stats(d)[1]) == 1
     assert d.stop() == 0
 
@@ -157,14 +148,14 @@ def test_a_point_written_to_influxd_reaches_a_stream_task_over_udp(stack):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
         squatter.bind(("127.0.0.1", udp_port))
         d = start()
-        subs = _wait(lambda: [s for s in _ours(influx, tmp_path)
+        subs = wait_until(lambda: [s for s in _ours(influx, tmp_path)
                               if urlsplit(s[4][0]).port != udp_port])
         assert len(_ours(influx, tmp_path)) == 1
         new_port = urlsplit(subs[0][4][0]).port
-        _wait(lambda: [e for e in _udp_stats(d)[1]
+        wait_until(lambda: [e for e in _udp_stats(d)[1]
                        if e["tags"]["bind"] == f"127.0.0.1:{new_port}"])
         assert f"failed to start UDP listener for telegraf.autogen on 127.0.0.1:{udp_port}" \
             in d.output()
         influx.write("telegraf", "cpu,host=server04 usage_idle=0.5")
-        _wait(lambda: "server04" in log_path.read_text(), timeout=10)
+        wait_until(lambda: "server04" in log_path.read_text(), timeout=10)
     assert d.stop() == 0
