@@ -59,13 +59,26 @@ def _tune_gc() -> None:
 
 
 class _Route:
-    __slots__ = ("every", "by_measurement", "targets")
+    __slots__ = ("every", "by_measurement", "targets", "measurements", "uniform")
 
     def __init__(self):
         self.every: List[object] = []
         self.by_measurement: Dict[str, List[object]] = {}
         #: measurement -> its tasks plus the tasks that take every measurement
         self.targets: Dict[str, List[object]] = {}
+        #: the measurements some task takes (what ``wanted`` tells parsers)
+        self.measurements: frozenset = frozenset()
+        #: the tasks, when every task takes every one of ``measurements``
+        #: (one task, or tasks on the same measurements): then a write parsed
+        #: for exactly those measurements goes to each of them whole
+        self.uniform: Optional[List[object]] = None
+
+    def seal(self) -> None:
+        self.targets = {m: tasks + self.every for m, tasks in self.by_measurement.items()}
+        self.measurements = frozenset(self.by_measurement)
+        lists = [[id(task) for task in tasks] for tasks in self.targets.values()]
+        if not self.every and lists and all(ids == lists[0] for ids in lists[1:]):
+            self.uniform = next(iter(self.targets.values()))
 
 
 class Engine:
@@ -127,7 +140,7 @@ class Engine:
                     for m in execution.measurements:
                         route.by_measurement.setdefault(m, []).append(execution)
         for route in routes.values():
-            route.targets = {m: tasks + route.every for m, tasks in route.by_measurement.items()}
+            route.seal()
         self._routes = routes
 
     @property
@@ -177,6 +190,12 @@ class Engine:
         per_task: Dict[object, list] = {}
         if not route.by_measurement:
             for execution in route.every:
+                per_task[execution] = rows
+            routed = len(rows)
+        elif route.uniform is not None and write.wanted == route.measurements:
+            # The parser kept only these measurements' rows, and each task
+            # takes all of them: no row needs looking at.
+            for execution in route.uniform:
                 per_task[execution] = rows
             routed = len(rows)
         else:

@@ -16,7 +16,7 @@ may really write to any database (reference §10 #9).
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Callable, Optional
 
 from klein import Klein
 from twisted.internet import defer
@@ -102,9 +102,10 @@ class WriteAPI(Area):
         wait = None
         try:
             result = yield self.parser.parse(job)
+            job_wanted = job.wanted if isinstance(job.wanted, frozenset) else None
             del job
             yield self.sequence.turn(ticket)
-            wait = self._publish(result, database, rp, user, allowed)
+            wait = self._publish(result, database, rp, user, allowed, job_wanted)
         finally:
             self.sequence.release(ticket)
         if wait is not None:
@@ -113,7 +114,8 @@ class WriteAPI(Area):
         request.setResponseCode(204)
         return b""
 
-    def _publish(self, result, database: str, rp: str, user: User, allowed: bool):
+    def _publish(self, result, database: str, rp: str, user: User, allowed: bool,
+                 wanted: Optional[frozenset] = None):
         """On the write's turn: count it, refuse it, or publish its rows."""
         failed = isinstance(result, ParseFailed)
         if failed and result.kind == "gzip":
@@ -137,4 +139,4 @@ class WriteAPI(Area):
             self._stats.incr("points_written_fail", result.count_before + 1)
             raise plain_error(400, result.raw)
         self._stats.incr("points_written_ok", result.count)
-        return self._bus.publish_rows(WriteRows(database, rp, result.rows, result.count))
+        return self._bus.publish_rows(WriteRows(database, rp, result.rows, result.count, wanted))

@@ -32,7 +32,7 @@ LENGTH = struct.Struct(">I")
 HEADER = LENGTH.size
 #: Rows per ROWS frame, and a bound on the line bytes behind them: the
 #: daemon unpacks one frame at a time on the reactor, so no frame is huge.
-FRAME_ROWS = 1000
+FRAME_ROWS = 250
 FRAME_CHARS = 256 * 1024
 #: Larger frames are a broken peer (a body never travels inside a frame).
 MAX_FRAME = 256 * 1024 * 1024

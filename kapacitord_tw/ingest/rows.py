@@ -68,16 +68,21 @@ class WriteRows:
     ``rows`` holds ``(series, fields, time)``: ``fields`` a ``dict`` (sorted
     by key, owned by the row, never changed), ``time`` ns since the epoch.
     ``count`` is the number of points the write had, wanted or not.
+    ``wanted`` is the set of measurements the rows were kept for, when the
+    parser left the others out (``None``: any measurement may be there), so
+    a router whose tasks all take exactly those can skip looking at rows.
     """
 
-    __slots__ = ("database", "retention_policy", "rows", "count")
+    __slots__ = ("database", "retention_policy", "rows", "count", "wanted")
 
     def __init__(self, database: str, retention_policy: str,
-                 rows: List[Tuple[Series, dict, int]], count: Optional[int] = None):
+                 rows: List[Tuple[Series, dict, int]], count: Optional[int] = None,
+                 wanted: Optional[frozenset] = None):
         self.database = database
         self.retention_policy = retention_policy
         self.rows = rows
         self.count = len(rows) if count is None else count
+        self.wanted = wanted
 
     def points(self) -> Tuple[Point, ...]:
         """The rows as ingest :class:`Point` objects (subscribers that want those)."""

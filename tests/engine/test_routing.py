@@ -1,0 +1,92 @@
+"""Routing written rows to tasks (issue 11 item 7): a task gets the points of
+its measurements only, and a write parsed for exactly the measurements its
+tasks take is handed to them whole, without looking at each row."""
+
+from __future__ import annotations
+
+from twisted.internet import task as ttask
+
+from kapacitord_tw import tick
+from kapacitord_tw.engine.router import Engine
+from kapacitord_tw.engine.task import TaskExecution
+from kapacitord_tw.ingest.rows import SeriesTable, WriteRows
+
+S = 1_000_000_000
+T0 = 31536000 * S
+TABLE = SeriesTable()
+
+
+def task(engine, task_id, measurement=None):
+    script = "stream\n    |from()" + (f".measurement('{measurement}')" if measurement else "")
+    ex = TaskExecution(task_id, tick.compile_task(script), [("db", "rp")], engine.clock)
+    ex.start()
+    engine.add_task(ex)
+    return ex
+
+
+def write(measurements, wanted=None):
+    rows = [(TABLE.intern(m, (("host", "a"),)), {"v": float(i)}, T0 + i * S)
+            for i, m in enumerate(measurements)]
+    return WriteRows("db", "rp", rows, len(rows), wanted)
+
+
+def engine():
+    return Engine(ttask.Clock())
+
+
+def test_each_task_gets_only_its_measurement():
+    e = engine()
+    cpu, mem = task(e, "cpu", "cpu"), task(e, "mem", "mem")
+    e.publish_rows(write(["cpu", "mem", "disk", "cpu"]))
+    e.flush()
+    assert (cpu.received, mem.received) == (2, 1)
+    assert (e.routed, e.unrouted) == (3, 1)
+
+
+def test_the_parsers_are_told_the_measurements_of_the_tasks():
+    e = engine()
+    assert e.wanted("db", "rp") is None
+    task(e, "cpu", "cpu")
+    task(e, "mem", "mem")
+    assert e.wanted("db", "rp") == frozenset({"cpu", "mem"})
+    assert e.wanted("db", "other") is None
+
+
+def test_a_write_parsed_for_the_tasks_measurements_reaches_each_task_whole():
+    e = engine()
+    one, two = task(e, "one", "cpu"), task(e, "two", "cpu")
+    w = write(["cpu"] * 300, wanted=e.wanted("db", "rp"))
+    e.publish_rows(w)
+    e.flush()
+    assert (one.received, two.received) == (300, 300)
+    assert e.routed == 300
+
+
+def test_rows_parsed_for_other_measurements_are_still_looked_at():
+    # The write was parsed before the route changed (or for another
+    # subscriber that wants everything): its rows are routed one by one.
+    e = engine()
+    cpu = task(e, "cpu", "cpu")
+    e.publish_rows(write(["cpu", "mem", "cpu"], wanted=frozenset({"cpu", "mem"})))
+    e.publish_rows(write(["mem", "cpu"], wanted=None))
+    e.flush()
+    assert cpu.received == 3
+    assert (e.routed, e.unrouted) == (3, 2)
+
+
+def test_tasks_on_different_measurements_share_no_whole_write():
+    e = engine()
+    cpu, both = task(e, "cpu", "cpu"), task(e, "all")
+    e.publish_rows(write(["cpu", "mem"], wanted=frozenset({"cpu"})))
+    e.flush()
+    assert (cpu.received, both.received) == (1, 2)
+
+
+def test_a_removed_task_gets_nothing_more():
+    e = engine()
+    cpu = task(e, "cpu", "cpu")
+    e.publish_rows(write(["cpu"] * 500, wanted=e.wanted("db", "rp")))  # queued: > one slice
+    e.remove_task("cpu")
+    e.flush()
+    assert cpu.received == 0
+    assert e.queued_points == 0
