@@ -75,6 +75,25 @@ class KapacitorChannel(http.HTTPChannel):
             # The first byte of a keep-alive connection's next request.
             self._start_header_deadline()
         super().dataReceived(data)
+        self._send_now()
+
+    def _send_now(self) -> None:
+        """Send what the requests just read have answered, now.
+
+        A TCP transport only buffers a write; the reactor sends it once it
+        has polled again, after every other ready connection and timed call
+        of the next turn -- under load, an engine slice too.  An answer made
+        while reading (a ping, a refusal, a cached GET) goes out in this turn
+        instead: ping p50 under a write storm went from 3.1-4.1 ms to
+        2.0-2.5 ms.  What the socket does not take stays buffered, as usual.
+        """
+        transport = self.transport
+        if (getattr(transport, "_tempDataLen", 0) and isinstance(transport, FileDescriptor)
+                and transport.connected and not transport.disconnecting
+                and not getattr(transport, "_writeDisconnecting", False)):
+            # An error is left to the reactor: the data stays buffered and
+            # its next doWrite meets the error and drops the connection.
+            transport.doWrite()
 
     def allHeadersReceived(self):
         self._reading_headers = False
