@@ -59,7 +59,7 @@ def _tune_gc() -> None:
 
 
 class _Route:
-    __slots__ = ("every", "by_measurement", "targets", "measurements", "uniform")
+    __slots__ = ("every", "by_measurement", "targets", "measurements", "uniform", "disjoint")
 
     def __init__(self):
         self.every: List[object] = []
@@ -72,6 +72,10 @@ class _Route:
         #: (one task, or tasks on the same measurements): then a write parsed
         #: for exactly those measurements goes to each of them whole
         self.uniform: Optional[List[object]] = None
+        #: every task takes one measurement: a write's rows can be split by
+        #: measurement (each task's rows keep their order) without asking,
+        #: row by row, which tasks take each
+        self.disjoint = False
 
     def seal(self) -> None:
         self.targets = {m: tasks + self.every for m, tasks in self.by_measurement.items()}
@@ -79,6 +83,8 @@ class _Route:
         lists = [[id(task) for task in tasks] for tasks in self.targets.values()]
         if not self.every and lists and all(ids == lists[0] for ids in lists[1:]):
             self.uniform = next(iter(self.targets.values()))
+        seen = [id(task) for tasks in self.by_measurement.values() for task in tasks]
+        self.disjoint = not self.every and len(seen) == len(set(seen))
 
 
 class Engine:
@@ -198,6 +204,23 @@ class Engine:
             for execution in route.uniform:
                 per_task[execution] = rows
             routed = len(rows)
+        elif route.disjoint:
+            split: Dict[str, list] = {}
+            for row in rows:
+                measurement = row[0].measurement
+                part = split.get(measurement)
+                if part is None:
+                    split[measurement] = [row]
+                else:
+                    part.append(row)
+            routed = 0
+            targets = route.by_measurement
+            for measurement, part in split.items():
+                tasks = targets.get(measurement)
+                if tasks:
+                    routed += len(part)
+                    for execution in tasks:
+                        per_task[execution] = part
         else:
             by_measurement = route.targets
             every = route.every

@@ -90,3 +90,31 @@ def test_a_removed_task_gets_nothing_more():
     e.flush()
     assert cpu.received == 0
     assert e.queued_points == 0
+
+
+def test_tasks_on_one_measurement_each_get_their_rows_in_write_order():
+    e = engine()
+    cpu, mem, again = task(e, "cpu", "cpu"), task(e, "mem", "mem"), task(e, "cpu2", "cpu")
+    seen = {name: [] for name in ("cpu", "mem", "cpu2")}
+    for ex in (cpu, mem, again):
+        ex.feed_rows = (lambda name: lambda db, rp, rows: seen[name].extend(
+            (r[0].measurement, r[2]) for r in rows))(ex.id)
+    e.publish_rows(write(["cpu", "mem", "disk", "cpu", "mem", "cpu"]))
+    e.flush()
+    assert [t for _, t in seen["cpu"]] == [T0, T0 + 3 * S, T0 + 5 * S]
+    assert seen["cpu2"] == seen["cpu"]
+    assert seen["mem"] == [("mem", T0 + S), ("mem", T0 + 4 * S)]
+    assert (e.routed, e.unrouted) == (5, 1)
+
+
+def test_a_task_on_two_measurements_keeps_the_rows_interleaved():
+    e = engine()
+    script = "var a = stream|from().measurement('cpu')\nvar b = stream|from().measurement('mem')\n"
+    ex = TaskExecution("two", tick.compile_task(script), [("db", "rp")], e.clock)
+    ex.start()
+    e.add_task(ex)
+    seen = []
+    ex.feed_rows = lambda db, rp, rows: seen.extend(r[0].measurement for r in rows)
+    e.publish_rows(write(["cpu", "mem", "cpu", "disk", "mem"]))
+    e.flush()
+    assert seen == ["cpu", "mem", "cpu", "mem"]
