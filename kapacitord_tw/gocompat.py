@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import decimal
+import json
+import json.encoder
 import math
 import re
 from collections.abc import Mapping
@@ -684,9 +686,30 @@ _JSON_HTML = {0x3C, 0x3E, 0x26}
 _JSON_PLAIN = re.compile('[^"\\\\<>&\x00-\x1f\ud800-\udfff\u2028\u2029]*\\Z')
 
 
+#: What the C encoder spells unlike Go (``\\b``, ``\\f``) or cannot take
+#: (lone surrogates: invalid bytes under surrogateescape).
+_JSON_AWKWARD = re.compile("[\x08\x0c\ud800-\udfff]")
+_c_encode_string = json.encoder.encode_basestring
+
+
 def _json_string(s: str | bytes) -> str:
-    if isinstance(s, str) and _JSON_PLAIN.match(s):
-        return '"' + s + '"'
+    if isinstance(s, str):
+        if _JSON_PLAIN.match(s):
+            return '"' + s + '"'
+        if not _JSON_AWKWARD.search(s):
+            # json's C encoder escapes quotes, backslashes and control
+            # characters as Go does; Go also escapes <, >, & and U+2028/9.
+            out = _c_encode_string(s)
+            if "<" in s or ">" in s or "&" in s:
+                out = out.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            if "\u2028" in s or "\u2029" in s:
+                out = out.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+            return out
+    return _json_string_by_rune(s)
+
+
+def _json_string_by_rune(s: str | bytes) -> str:
+    """Go's ``encodeState.string``, rune by rune (any text, any bytes)."""
     out = ['"']
     for r, raw, width in _runes(_to_bytes(s)):
         if r in _JSON_SHORT:
@@ -712,6 +735,11 @@ def _go_float_repr(f: float) -> str:
 
 def _json_float(f: float) -> str:
     """Go's JSON float: shortest digits; exponent form below 1e-6 or from 1e21 (``1e+21``, ``1e-7``)."""
+    r = float.__repr__(f)
+    if "e" not in r and "n" not in r:
+        # Python's repr is already the shortest digits in fixed notation
+        # (1e-4 <= |f| < 1e16): Go's too, without a ".0" on whole numbers.
+        return r[:-2] if r.endswith(".0") else r
     if math.isnan(f) or math.isinf(f):
         raise ValueError(f"json: unsupported value: {_go_float_repr(f)}")
     # repr() gives the shortest round-tripping digits, as Go's -1 precision does.
@@ -732,6 +760,39 @@ def _json_float(f: float) -> str:
 
 
 def _json_compact(obj, out: list[str]) -> None:
+    # The common exact types first: the ABC checks below cost as much as
+    # the encoding (a task list with stats is thousands of values).
+    kind = type(obj)
+    if kind is str:
+        out.append(_json_string(obj))
+        return
+    if kind is int:
+        out.append(int.__repr__(obj))
+        return
+    if kind is float:
+        out.append(_json_float(obj))
+        return
+    if kind is dict:
+        out.append("{")
+        first = True
+        for key, value in obj.items():
+            if first:
+                first = False
+            else:
+                out.append(",")
+            out.append(_json_string(key if isinstance(key, str) else str(key)))
+            out.append(":")
+            _json_compact(value, out)
+        out.append("}")
+        return
+    if kind is list:
+        out.append("[")
+        for i, value in enumerate(obj):
+            if i:
+                out.append(",")
+            _json_compact(value, out)
+        out.append("]")
+        return
     if obj is None:
         out.append("null")
     elif obj is True:
@@ -771,7 +832,11 @@ def _json_compact(obj, out: list[str]) -> None:
 
 def _json_indent(obj, out: list[str], depth: int, indent: str) -> None:
     """``json.MarshalIndent(v, "", indent)``: empty containers stay ``[]``/``{}``."""
-    if isinstance(obj, Mapping) and obj:
+    kind = type(obj)
+    if kind is str or kind is int or kind is float or obj is None or kind is bool:
+        _json_compact(obj, out)
+        return
+    if (kind is dict or isinstance(obj, Mapping)) and obj:
         inner = "\n" + indent * (depth + 1)
         out.append("{")
         for i, (key, value) in enumerate(obj.items()):
@@ -780,7 +845,7 @@ def _json_indent(obj, out: list[str], depth: int, indent: str) -> None:
             out.append(": ")
             _json_indent(value, out, depth + 1, indent)
         out.append("\n" + indent * depth + "}")
-    elif isinstance(obj, (list, tuple)) and obj:
+    elif (kind is list or isinstance(obj, (list, tuple))) and obj:
         inner = "\n" + indent * (depth + 1)
         out.append("[")
         for i, value in enumerate(obj):

@@ -479,3 +479,42 @@ def test_parse_time_rejects_non_rfc3339(text):
 def test_formatted_times_parse_back(ns, offset_minutes):
     tz = dt.timezone(dt.timedelta(minutes=offset_minutes))
     assert parse_time(format_time(ns, tz)) == ns
+
+
+def _go_json_float_reference(f: float) -> str:
+    """Go's rule spelled out slowly: shortest round-trip digits, fixed
+    notation for 1e-6 <= |f| < 1e21, else exponent with at least one digit."""
+    import decimal
+
+    d = decimal.Decimal(repr(f))
+    a = abs(f)
+    if a == 0 or 1e-6 <= a < 1e21:
+        text = format(d.normalize(), "f")
+        return text
+    mantissa, _, exp = repr(f).partition("e")
+    return mantissa + "e" + ("+" if int(exp) > 0 else "-") + "%d" % abs(int(exp))
+
+
+def test_json_floats_match_gos_rule_across_magnitudes():
+    import random
+
+    rnd = random.Random(11)
+    for _ in range(20000):
+        f = rnd.choice([-1, 1]) * rnd.random() * 10.0 ** rnd.randint(-12, 25)
+        if rnd.random() < 0.2:
+            f = float(round(f))
+        assert json_dumps(f).decode() == _go_json_float_reference(f), f
+
+
+def test_json_strings_take_the_same_escapes_on_the_fast_path():
+    import random
+
+    from kapacitord_tw.gocompat import _json_string, _json_string_by_rune
+
+    alphabet = ['a', 'Z', '0', ' ', '"', '\\', '/', '<', '>', '&', '\n', '\r', '\t', '\x00',
+                '\x01', '\x1f', '\x7f', '\x08', '\x0c', 'é', '€', '𝄞', '\u2028', '\u2029',
+                '\udc80', '\ud800', 'b', 'f', 'u']
+    rnd = random.Random(5)
+    for _ in range(20000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 12)))
+        assert _json_string(text) == _json_string_by_rune(text), repr(text)
