@@ -88,7 +88,7 @@ def points_case() -> dict:
     gc.collect()
     after = rss()
     window = execution.nodes["window2"]
-    held = sum(len(g.buf) for g in window.groups.values())
+    held = sum(len(g) for g in window.groups.values())
     return {"groups": groups, "points_held": held, "rss_delta": after - before,
             "per_point": (after - before) / (groups * minutes)}
 

@@ -2,9 +2,15 @@
 
 By time (``period``/``every``/``align``/``fillPeriod``) the window is driven
 by point times, never the wall clock; by count (``periodCount``/
-``everyCount``) by the number of points.  A window holds only
-``(time, fields, tags)`` per point, shared with the points it came from, so
-a buffered point costs a small tuple-like object and no copies.
+``everyCount``) by the number of points.  A window holds only the time,
+fields and tags of each point, shared with the points it came from.
+
+A time window keeps them in three parallel deques rather than one object
+per point: an int and two dicts that hold only strings and numbers are
+objects the cyclic GC does not track, where a million buffered point
+objects made each collection of the young generations under load take
+10-600 ms (measured: 100 tasks, 120,000 points/s).  Batch points are
+built when a window is emitted, and live only as long as the batch.
 """
 
 from __future__ import annotations
@@ -47,7 +53,9 @@ class WindowNode(GroupedNode):
             if type(msg) is Point:
                 g = groups.get(msg.group)
                 if g is not None and msg.time < g.next_emit:
-                    g.buf.append(BatchPoint(msg.time, msg.fields, msg.tags))
+                    g.times.append(msg.time)
+                    g.fields.append(msg.fields)
+                    g.point_tags.append(msg.tags)
                     continue
             one(msg, out)
         self._end_chunk(started, len(msgs), out)
@@ -57,7 +65,8 @@ class WindowNode(GroupedNode):
 
 
 class _TimeWindow:
-    __slots__ = ("node", "name", "tags", "by_name", "group", "next_emit", "buf")
+    __slots__ = ("node", "name", "tags", "by_name", "group", "next_emit", "times", "fields",
+                 "point_tags")
 
     def __init__(self, node: WindowNode, first):
         self.node = node
@@ -79,19 +88,46 @@ class _TimeWindow:
             if node.align:
                 nxt = go_truncate(nxt, every)
         self.next_emit = nxt
-        self.buf = deque()
+        #: the buffered points, oldest first (see the module's docstring)
+        self.times: deque = deque()
+        self.fields: deque = deque()
+        self.point_tags: deque = deque()
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def _append(self, p) -> None:
+        self.times.append(p.time)
+        self.fields.append(p.fields)
+        self.point_tags.append(p.tags)
 
     def _purge(self, oldest: int, inclusive: bool) -> None:
-        buf = self.buf
+        times = self.times
+        drop = 0
         if inclusive:
-            while buf and buf[0].time < oldest:
-                buf.popleft()
+            for t in times:
+                if t >= oldest:
+                    break
+                drop += 1
         else:
-            while buf and buf[0].time <= oldest:
-                buf.popleft()
+            for t in times:
+                if t > oldest:
+                    break
+                drop += 1
+        if drop == len(times):
+            times.clear()
+            self.fields.clear()
+            self.point_tags.clear()
+            return
+        fields, tags = self.fields, self.point_tags
+        for _ in range(drop):
+            times.popleft()
+            fields.popleft()
+            tags.popleft()
 
     def _batch(self, tmax: int) -> Batch:
-        return Batch(self.name, self.tags, self.by_name, tmax, list(self.buf), group=self.group)
+        points = list(map(BatchPoint, self.times, self.fields, self.point_tags))
+        return Batch(self.name, self.tags, self.by_name, tmax, points, group=self.group)
 
     def _advance(self, t: int):
         node = self.node
@@ -112,12 +148,11 @@ class _TimeWindow:
         return None
 
     def point(self, p):
-        bp = BatchPoint(p.time, p.fields, p.tags)
         if self.node.every == 0:
-            self.buf.append(bp)
+            self._append(p)
             return self._advance(p.time)
         out = self._advance(p.time)
-        self.buf.append(bp)
+        self._append(p)
         return out
 
     def barrier(self, b):
@@ -137,6 +172,9 @@ class _CountWindow:
         self.buf = deque(maxlen=node.period_count)
         self.count = 0
         self.next_emit = node.period_count if node.fill_period else node.every_count
+
+    def __len__(self) -> int:
+        return len(self.buf)
 
     def point(self, p):
         self.buf.append(BatchPoint(p.time, p.fields, p.tags))
