@@ -114,6 +114,9 @@ class Engine:
         self.unrouted = 0
         #: series of points published as ingest points (``publish``)
         self._series = SeriesTable(TAG_DICT_CACHE_LIMIT)
+        #: tasks whose recent chunks cost more than half a slice: how many
+        #: points their next chunk may hold
+        self._chunk_limits: Dict[object, int] = {}
 
     # ------------------------------------------------------------ tasks
 
@@ -126,6 +129,7 @@ class Engine:
         execution = self._tasks.pop(task_id, None)
         if execution is not None:
             execution.stopped = True
+            self._chunk_limits.pop(execution, None)
             self._rebuild()
             # Drop its queued work now, so nothing half-processed reaches a new run.
             kept = deque(item for item in self._queue if item[0] is not execution)
@@ -274,13 +278,39 @@ class Engine:
 
     def _run_slice(self) -> None:
         self._scheduled = None
-        deadline = _perf() + self.slice_seconds
+        budget = self.slice_seconds
+        started = _perf()
+        deadline = started + budget
         queue = self._queue
+        limits = self._chunk_limits
         while queue:
             execution, database, rp, chunk = queue.popleft()
-            self.queued_points -= len(chunk)
+            n = len(chunk)
+            limit = limits.get(execution, n)
+            if n > limit:
+                # This task's points have been dear lately (a window closing
+                # for many groups at once): the rest of the chunk waits for
+                # the next turn, ahead of the task's later work.
+                queue.appendleft((execution, database, rp, chunk[limit:]))
+                chunk = chunk[:limit]
+                n = limit
+            self.queued_points -= n
             self._run_chunk(execution, database, rp, chunk)
-            if _perf() >= deadline:
+            now = _perf()
+            spent = now - started
+            started = now
+            # Chunks sized to take at most half a slice; a cheap one lets
+            # the size grow back (doubling) to chunk_points.
+            fit = int(budget / 2 * n / spent + 1e-9) if spent > 0 else 2 * n
+            if fit < n:
+                limits[execution] = max(1, fit)
+            elif execution in limits and fit >= 2 * n:
+                grown = limits[execution] * 2
+                if grown >= self.chunk_points:
+                    del limits[execution]
+                else:
+                    limits[execution] = grown
+            if now >= deadline:
                 break
         self._release_writers()
         self._schedule()

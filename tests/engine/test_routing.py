@@ -118,3 +118,73 @@ def test_a_task_on_two_measurements_keeps_the_rows_interleaved():
     e.publish_rows(write(["cpu", "mem", "cpu", "disk", "mem"]))
     e.flush()
     assert seen == ["cpu", "mem", "cpu", "mem"]
+
+
+class _FakePerf:
+    """The router's clock: advanced by what the task's points 'cost'."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+class _Call:
+    def __init__(self, f, args):
+        self.f, self.args, self.live = f, args, True
+
+    def active(self):
+        return self.live
+
+    def cancel(self):
+        self.live = False
+
+
+class _StepClock:
+    """Runs the engine's slices one reactor turn at a time."""
+
+    def __init__(self):
+        self.calls = []
+
+    def callLater(self, delay, f, *args):
+        call = _Call(f, args)
+        self.calls.append(call)
+        return call
+
+    def turn(self):
+        calls, self.calls = self.calls, []
+        for call in calls:
+            if call.live:
+                call.live = False
+                call.f(*call.args)
+
+
+def test_a_task_whose_points_turn_dear_gets_smaller_chunks_and_keeps_its_order(monkeypatch):
+    from kapacitord_tw.engine import router
+
+    perf = _FakePerf()
+    monkeypatch.setattr(router, "_perf", perf)
+    clock = _StepClock()
+    e = Engine(clock)
+    cpu = task(e, "cpu", "cpu")
+    seen, sizes = [], []
+    cost = {"per_row": 100e-6}  # a window closing for every group: 100 µs a point
+
+    def feed_rows(db, rp, rows):
+        sizes.append(len(rows))
+        seen.extend(r[2] for r in rows)
+        perf.now += cost["per_row"] * len(rows)
+
+    cpu.feed_rows = feed_rows
+    e.publish_rows(write(["cpu"] * 600, wanted=e.wanted("db", "rp")))
+    clock.turn()  # the first chunk (100 points, 10 ms) ends the slice
+    assert sizes == [100]
+    clock.turn()  # chunks of half a 1 ms slice: 5 points
+    assert sizes[1:] == [5, 5]
+    cost["per_row"] = 1e-6  # cheap again: the size doubles back to 100
+    while e.queued_points:
+        clock.turn()
+    assert seen == [T0 + i * S for i in range(600)]
+    assert sizes[3:7] == [5, 10, 20, 40]
+    assert max(sizes[7:]) > 40
