@@ -59,7 +59,8 @@ def _tune_gc() -> None:
 
 
 class _Route:
-    __slots__ = ("every", "by_measurement", "targets", "measurements", "uniform", "disjoint")
+    __slots__ = ("every", "by_measurement", "targets", "measurements", "uniform", "disjoint",
+                 "fields")
 
     def __init__(self):
         self.every: List[object] = []
@@ -76,6 +77,9 @@ class _Route:
         #: measurement (each task's rows keep their order) without asking,
         #: row by row, which tasks take each
         self.disjoint = False
+        #: measurement -> the only fields its tasks can observe (parsers
+        #: build no others); absent: some task may observe any field
+        self.fields: Dict[str, frozenset] = {}
 
     def seal(self) -> None:
         self.targets = {m: tasks + self.every for m, tasks in self.by_measurement.items()}
@@ -85,6 +89,25 @@ class _Route:
             self.uniform = next(iter(self.targets.values()))
         seen = [id(task) for tasks in self.by_measurement.values() for task in tasks]
         self.disjoint = not self.every and len(seen) == len(set(seen))
+        if not self.every:
+            for measurement, tasks in self.by_measurement.items():
+                needs = [task.fields.get(measurement) for task in tasks]
+                if all(n is not None for n in needs):
+                    self.fields[measurement] = frozenset().union(*needs)
+
+    def uncovered(self, fields: dict) -> List[object]:
+        """The tasks that may observe a field a write parsed with ``fields``
+        left out (the projection changed while it was parsed)."""
+        out = list(self.every)
+        for measurement, tasks in self.by_measurement.items():
+            kept = fields.get(measurement)
+            if kept is None:
+                continue
+            for task in tasks:
+                need = task.fields.get(measurement)
+                if need is None or not need <= kept:
+                    out.append(task)
+        return out
 
 
 class Engine:
@@ -169,6 +192,12 @@ class Engine:
             return ALL
         return frozenset(route.by_measurement)
 
+    def fields(self, database: str, retention_policy: str) -> Dict[str, frozenset]:
+        """Measurement -> the only fields the tasks can observe of its points
+        (parsers build no others; absent measurements are parsed whole)."""
+        route = self._routes.get((database, retention_policy))
+        return route.fields if route is not None else {}
+
     def publish(self, points) -> Optional[defer.Deferred]:
         """Route one write's ingest points; a Deferred when the writer must wait."""
         if not self._routes or not points:
@@ -240,6 +269,11 @@ class Engine:
                         per_task[execution] = [row]
                     else:
                         chunk.append(row)
+        if write.fields and write.fields is not route.fields and write.fields != route.fields:
+            # Parsed for the tasks of a moment ago: a task that may observe a
+            # field left out does not get this write (as if it came first).
+            for execution in route.uncovered(write.fields):
+                per_task.pop(execution, None)
         self.routed += routed
         self.unrouted += write.count - routed
         if not per_task:

@@ -18,6 +18,7 @@ from kapacitord_tw import tick
 from kapacitord_tw.engine.alerting import AlertTopics
 from kapacitord_tw.engine.messages import NO_DIMENSIONS, Point
 from kapacitord_tw.engine.node import NODE_TYPES, MultiInputNode, Node, NodeError
+from kapacitord_tw.engine.projection import fields_needed
 
 
 class UnsupportedNode(Node):
@@ -124,6 +125,8 @@ class TaskExecution:
         self.stream_source = next(
             (n for n in self.sources if n.spec.type_name == "StreamNode"), None)
         self.measurements = _measurements(pipeline)
+        #: measurement -> the fields this task can observe (None: all of them)
+        self.fields = fields_needed(self) if self.measurements is not None else {}
         #: chunks flow node to node unless a multi-input node (union, join,
         #: combine) needs its parents' messages interleaved point by point
         self.chunked = not any(isinstance(n, MultiInputNode) for n in self.nodes.values())

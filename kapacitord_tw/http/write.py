@@ -86,6 +86,7 @@ class WriteAPI(Area):
         precision = (args.get(b"precision") or [b""])[0].decode("ascii", "replace")
         user = request_user(request)
         allowed = bool(database) and may_write(user, database)
+        wanted = self._bus.wanted(database, rp) if allowed else None
         job = ParseJob(
             body=request.content.read(),
             gzip=request.getHeader(b"Content-Encoding") == b"gzip",
@@ -94,18 +95,20 @@ class WriteAPI(Area):
             database=database,
             retention_policy=rp,
             # Nothing will be published: the parser only checks the body.
-            wanted=self._bus.wanted(database, rp) if allowed else None,
+            wanted=wanted,
             allow_unsigned=False,
             limit=self._limit,
+            fields=self._bus.fields(database, rp) if wanted is not None else {},
         )
         ticket = self.sequence.take()
         wait = None
         try:
             result = yield self.parser.parse(job)
             job_wanted = job.wanted if isinstance(job.wanted, frozenset) else None
+            fields = job.fields
             del job
             yield self.sequence.turn(ticket)
-            wait = self._publish(result, database, rp, user, allowed, job_wanted)
+            wait = self._publish(result, database, rp, user, allowed, job_wanted, fields)
         finally:
             self.sequence.release(ticket)
         if wait is not None:
@@ -115,7 +118,7 @@ class WriteAPI(Area):
         return b""
 
     def _publish(self, result, database: str, rp: str, user: User, allowed: bool,
-                 wanted: Optional[frozenset] = None):
+                 wanted: Optional[frozenset] = None, fields: Optional[dict] = None):
         """On the write's turn: count it, refuse it, or publish its rows."""
         failed = isinstance(result, ParseFailed)
         if failed and result.kind == "gzip":
@@ -139,4 +142,5 @@ class WriteAPI(Area):
             self._stats.incr("points_written_fail", result.count_before + 1)
             raise plain_error(400, result.raw)
         self._stats.incr("points_written_ok", result.count)
-        return self._bus.publish_rows(WriteRows(database, rp, result.rows, result.count, wanted))
+        return self._bus.publish_rows(
+            WriteRows(database, rp, result.rows, result.count, wanted, fields))

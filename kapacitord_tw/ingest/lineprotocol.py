@@ -917,6 +917,8 @@ _LONG_LINE = MAX_KEY_LENGTH - 1000
 _FLOAT_END = frozenset("0123456789.")
 #: Field layouts kept (keys in line order -> sorted keys and value positions).
 _LAYOUT_LIMIT = 10_000
+#: Projections whose layouts are kept (one per set of fields the tasks read).
+_PROJECTION_LIMIT = 1_000
 
 
 def _line_pieces(body: bytes, size: int = 1 << 20):
@@ -951,6 +953,8 @@ class SeriesKeys:
         self.raw: dict[str, list] = {}
         self.by_tags: dict[tuple[str, tuple], object] = {}
         self.layouts: dict[tuple[str, ...], tuple] = {}
+        #: projection -> its own layouts (see :meth:`projected_layouts`)
+        self.projections: dict[frozenset, dict] = {}
 
     def full(self) -> bool:
         return len(self.raw) + len(self.by_tags) >= self.limit
@@ -979,20 +983,38 @@ class SeriesKeys:
         """Field keys in line order -> (unique keys sorted, interned; a getter of
         their values from the split ``[k, v, k, v, ...]`` section, a tuple;
         the last duplicate wins as in the field map)."""
-        last = {k: 2 * i + 1 for i, k in enumerate(keys)}
-        names = sorted(last)
-        positions = [last[k] for k in names]
-        if len(positions) == 1:
-            position = positions[0]
-
-            def values(segments):
-                return (segments[position],)
-        else:
-            values = itemgetter(*positions)
         if len(self.layouts) >= _LAYOUT_LIMIT:
             self.layouts = {}
-        entry = self.layouts[keys] = (tuple(sys.intern(k) for k in names), values)
+        entry = self.layouts[keys] = _layout(keys, None)
         return entry
+
+    def projected_layouts(self, kept: frozenset) -> dict:
+        """The layouts of the field sections whose values are kept only for
+        the names in ``kept`` (a projection): keys in line order -> layout."""
+        table = self.projections.get(kept)
+        if table is None or len(table) >= _LAYOUT_LIMIT:
+            if len(self.projections) >= _PROJECTION_LIMIT:
+                self.projections = {}
+            table = self.projections[kept] = {}
+        return table
+
+
+def _layout(keys: tuple[str, ...], kept):
+    """:meth:`SeriesKeys.layout`, keeping only the names in ``kept`` (all when None)."""
+    last = {k: 2 * i + 1 for i, k in enumerate(keys)}
+    names = sorted(k for k in last if kept is None or k in kept)
+    positions = [last[k] for k in names]
+    if not positions:
+        def values(segments):
+            return ()
+    elif len(positions) == 1:
+        position = positions[0]
+
+        def values(segments):
+            return (segments[position],)
+    else:
+        values = itemgetter(*positions)
+    return tuple(sys.intern(k) for k in names), values
 
 
 def parse_rows(
@@ -1003,6 +1025,7 @@ def parse_rows(
     *,
     wanted=True,
     allow_unsigned: bool = False,
+    fields=None,
 ) -> tuple[list, int]:
     """:func:`parse_points` as ``(rows, count)``: ``rows`` are ``(handle,
     fields dict sorted by key, time)`` of the points whose measurement is
@@ -1015,7 +1038,7 @@ def parse_rows(
 
         keys = SeriesKeys(SeriesTable().intern)
     steps = row_steps(body, precision, now_ns, keys, wanted=wanted,
-                      allow_unsigned=allow_unsigned, chunk_rows=1 << 62)
+                      allow_unsigned=allow_unsigned, chunk_rows=1 << 62, fields=fields)
     rows: list = []
     try:
         while True:
@@ -1035,13 +1058,15 @@ def row_steps(
     chunk_rows: int = 1000,
     chunk_chars: int | None = None,
     step_lines: int = 0,
+    fields=None,
 ):
     """:func:`parse_rows` as a generator: yields the rows in lists of at most
     ``chunk_rows`` rows and about ``chunk_chars`` characters of their lines
     (a worker's frames), and, when ``step_lines``, a list -- maybe empty --
     after that many lines (cooperative slices on the reactor); returns the
     count.  Raises at the end, so rows already yielded must be dropped when
-    it does."""
+    it does.  ``fields`` maps a measurement to the only field names its rows
+    need (what the tasks read); every line is still checked whole."""
     mult = _PRECISION_NS.get(precision, 1)
     default_time = now_ns - now_ns % mult
     ascii_body = body.isascii()
@@ -1061,6 +1086,9 @@ def row_steps(
     to_text = None if ascii_body else _to_text
     every = wanted is True
     keep = wanted is not None
+    #: measurement -> the only fields kept of its points (the rest are checked, not built)
+    projection = fields or None
+    tables: dict = {}
     raw = keys.raw
     new_key = keys.new_key
     layouts = keys.layouts
@@ -1121,7 +1149,19 @@ def row_steps(
                     if handle is None:
                         handle = entry[0] = keys.handle(entry[1], entry[2])
                     segments = parts[1].replace("=", ",").split(",")
-                    if len(segments) == 2:
+                    layout = None
+                    if projection is not None:
+                        kept = projection.get(entry[1])
+                        if kept is not None:
+                            # The grammar is checked: skipped values need no converting.
+                            names = tuple(segments[0::2])
+                            table = tables.get(kept)
+                            if table is None:
+                                table = tables[kept] = keys.projected_layouts(kept)
+                            layout = table.get(names)
+                            if layout is None:
+                                layout = table[names] = _layout(names, kept)
+                    if layout is None and len(segments) == 2:
                         value = segments[1]
                         if floats:
                             value = float(value)
@@ -1137,10 +1177,11 @@ def row_steps(
                                 value = booleans[value]
                         fields = {intern(segments[0]): value}
                     else:
-                        names = tuple(segments[0::2])
-                        layout = layouts.get(names)
                         if layout is None:
-                            layout = new_layout(names)
+                            names = tuple(segments[0::2])
+                            layout = layouts.get(names)
+                            if layout is None:
+                                layout = new_layout(names)
                         if floats:
                             fields = dict(zip(layout[0], map(float, layout[1](segments))))
                         else:
@@ -1186,7 +1227,9 @@ def row_steps(
         count += 1
         if keep and (every or point.measurement in wanted):
             handle = keys.handle(point.measurement, point.tags)
-            rows.append((handle, {intern(k): v for k, v in point.fields}, point.time))
+            kept = None if projection is None else projection.get(point.measurement)
+            rows.append((handle, {intern(k): v for k, v in point.fields
+                                  if kept is None or k in kept}, point.time))
             budget += row_cost + len(line)
             if budget >= chunk_chars:
                 yield rows

@@ -53,6 +53,8 @@ class ParseJob:
     wanted: object
     allow_unsigned: bool
     limit: int
+    #: measurement -> the only fields its rows need (``PointBus.fields``)
+    fields: dict = attrs.field(factory=dict)
 
 
 @attrs.define
@@ -95,7 +97,7 @@ def parse_now(job: ParseJob, body: bytes, keys: SeriesKeys):
     """Parse an inflated body at once: a :class:`Parsed` or :class:`ParseFailed`."""
     rows: list = []
     steps = row_steps(body, job.precision, job.now_ns, keys, wanted=job.wanted,
-                      allow_unsigned=job.allow_unsigned, chunk_rows=1 << 62)
+                      allow_unsigned=job.allow_unsigned, chunk_rows=1 << 62, fields=job.fields)
     try:
         while True:
             rows.extend(next(steps))
@@ -156,7 +158,7 @@ class DaemonParser:
         def steps():
             parts = row_steps(body, job.precision, job.now_ns, self.keys, wanted=job.wanted,
                               allow_unsigned=job.allow_unsigned, chunk_rows=1 << 62,
-                              step_lines=SLICE_LINES)
+                              step_lines=SLICE_LINES, fields=job.fields)
             try:
                 while True:
                     rows.extend(next(parts))

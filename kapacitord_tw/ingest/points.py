@@ -126,7 +126,7 @@ class IPointBus(Interface):
     """
 
     def subscribe(callback: Callable[[tuple[Point, ...]], object], *, rows=None,
-                  wanted=None) -> Callable[[], None]:
+                  wanted=None, fields=None) -> Callable[[], None]:
         """Register *callback* for every later batch; return a function that unregisters it.
 
         The returned function may be called any number of times.  Subscribing
@@ -135,6 +135,9 @@ class IPointBus(Interface):
         (:class:`~kapacitord_tw.ingest.rows.WriteRows`); ``wanted(database,
         rp)``: which points of such a write the subscriber can use (``None``,
         ``True`` for all, or a set of measurements); without it, all.
+        ``fields(database, rp)``: measurement -> the only fields the
+        subscriber can observe of its points (a projection: parsers may
+        leave the others out); without it, every field.
         """
 
     def publish(points: Sequence[Point]):
@@ -150,6 +153,10 @@ class IPointBus(Interface):
         """The union of the subscribers' ``wanted``: ``None`` when no
         subscriber can use any point of that database and retention policy."""
 
+    def fields(database: str, retention_policy: str) -> dict:
+        """Measurement -> the only fields any subscriber can observe of its
+        points; measurements left out are parsed whole."""
+
 
 @implementer(IPointBus)
 class PointBus:
@@ -158,15 +165,15 @@ class PointBus:
     _log = Logger()
 
     def __init__(self) -> None:
-        #: (token, callback, rows callback or None, wanted or None)
-        self._subscribers: list[tuple[object, Callable, object, object]] = []
+        #: (token, callback, rows callback or None, wanted or None, fields or None)
+        self._subscribers: list[tuple[object, Callable, object, object, object]] = []
 
     def subscribe(self, callback: Callable[[tuple[Point, ...]], object], *, rows=None,
-                  wanted=None) -> Callable[[], None]:
+                  wanted=None, fields=None) -> Callable[[], None]:
         token = object()
         # The list is rebuilt, never changed in place, so a publish in progress
         # keeps the snapshot it started with without copying it.
-        self._subscribers = [*self._subscribers, (token, callback, rows, wanted)]
+        self._subscribers = [*self._subscribers, (token, callback, rows, wanted, fields)]
 
         def unsubscribe() -> None:
             self._subscribers = [s for s in self._subscribers if s[0] is not token]
@@ -175,7 +182,7 @@ class PointBus:
 
     def wanted(self, database: str, retention_policy: str):
         answer = None
-        for _token, _callback, _rows, wanted in self._subscribers:
+        for _token, _callback, _rows, wanted, _fields in self._subscribers:
             if wanted is None:
                 return True
             mine = wanted(database, retention_policy)
@@ -186,6 +193,29 @@ class PointBus:
             answer = frozenset(mine) if answer is None else answer | mine
         return answer
 
+    def fields(self, database: str, retention_policy: str) -> dict:
+        takers = []
+        for _token, _callback, _rows, wanted, fields in self._subscribers:
+            mine = True if wanted is None else wanted(database, retention_policy)
+            if mine is None:
+                continue
+            if fields is None:
+                return {}
+            takers.append((mine, fields(database, retention_policy)))
+        if len(takers) == 1:
+            return takers[0][1]
+        answer: dict = {}
+        for measurement in set().union(*(f for _m, f in takers)):
+            kept = frozenset()
+            for mine, fields in takers:
+                if mine is True or measurement in mine:
+                    if measurement not in fields:
+                        break
+                    kept |= fields[measurement]
+            else:
+                answer[measurement] = kept
+        return answer
+
     def publish(self, points: Sequence[Point]):
         subscribers = self._subscribers
         if not subscribers:  # no task reads points: nothing to do
@@ -193,7 +223,7 @@ class PointBus:
         batch = points if type(points) is tuple else tuple(points)
         if not batch:
             return None
-        return self._deliver([(callback, batch) for _t, callback, _r, _w in subscribers],
+        return self._deliver([(callback, batch) for _t, callback, _r, _w, _f in subscribers],
                              len(batch))
 
     def publish_rows(self, write):
@@ -202,7 +232,9 @@ class PointBus:
             return None
         calls = []
         points = None
-        for _token, callback, rows, _wanted in subscribers:
+        for _token, callback, rows, _wanted, fields in subscribers:
+            if write.fields and fields is None:
+                continue  # it came while the write was parsed for a projection
             if rows is not None:
                 calls.append((rows, write))
             elif write.rows:

@@ -71,18 +71,21 @@ class WriteRows:
     ``wanted`` is the set of measurements the rows were kept for, when the
     parser left the others out (``None``: any measurement may be there), so
     a router whose tasks all take exactly those can skip looking at rows.
+    ``fields`` is the projection the rows were parsed with: measurement ->
+    the only fields their dicts hold (the others' rows are whole).
     """
 
-    __slots__ = ("database", "retention_policy", "rows", "count", "wanted")
+    __slots__ = ("database", "retention_policy", "rows", "count", "wanted", "fields")
 
     def __init__(self, database: str, retention_policy: str,
                  rows: List[Tuple[Series, dict, int]], count: Optional[int] = None,
-                 wanted: Optional[frozenset] = None):
+                 wanted: Optional[frozenset] = None, fields: Optional[dict] = None):
         self.database = database
         self.retention_policy = retention_policy
         self.rows = rows
         self.count = len(rows) if count is None else count
         self.wanted = wanted
+        self.fields = fields or {}
 
     def points(self) -> Tuple[Point, ...]:
         """The rows as ingest :class:`Point` objects (subscribers that want those)."""

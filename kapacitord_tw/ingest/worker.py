@@ -52,7 +52,7 @@ class Worker:
         self._out.write(frames.frame(message))
 
     def run_job(self, header: tuple, body: bytes) -> None:
-        _, job, gzip, precision, now_ns, wanted, allow_unsigned, limit, _length = header
+        _, job, gzip, precision, now_ns, wanted, allow_unsigned, limit, fields, _length = header
         if self.keys.full():
             self.keys.reset()
             self._next = 0
@@ -67,7 +67,8 @@ class Worker:
                 return
         size = len(body)
         steps = row_steps(body, precision, now_ns, self.keys, wanted=wanted,
-                          allow_unsigned=allow_unsigned, chunk_rows=frames.FRAME_ROWS,
+                          allow_unsigned=allow_unsigned, fields=fields,
+                          chunk_rows=frames.FRAME_ROWS,
                           chunk_chars=frames.FRAME_CHARS)
         del body
         try:

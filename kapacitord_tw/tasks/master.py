@@ -84,7 +84,8 @@ class TaskMaster:
         """The first task starts: read the bus and sample throughput."""
         if self._bus is not None:
             self._unsubscribe = self._bus.subscribe(
-                self.engine.publish, rows=self.engine.publish_rows, wanted=self.engine.wanted)
+                self.engine.publish, rows=self.engine.publish_rows, wanted=self.engine.wanted,
+                fields=self.engine.fields)
         if self._reactor is not None:
             self._sampler = LoopingCall(self._sample)
             self._sampler.clock = self._reactor

@@ -239,3 +239,22 @@ def test_field_keys_and_series_arrive_shared_from_every_worker(tmp_path, write_w
     assert len(keys) == 3  # usage_idle, usage_system, usage_user: one string each
     firsts = [w.rows[0][0] for w in writes]
     assert all(s is firsts[0] for s in firsts)
+
+
+def test_workers_build_only_the_fields_the_subscribers_can_observe(tmp_path, write_workers):
+    h = secured(tmp_path)
+    write_workers.serve(h)
+    writes = []
+    h.app.bus.subscribe(lambda points: None, rows=writes.append,
+                        wanted=lambda db, rp: frozenset({"cpu", "mem"}),
+                        fields=lambda db, rp: {"cpu": frozenset({"usage_idle"})})
+    body = cpu_body(3) + b"mem,host=a used=1,free=2 5\n"
+    assert h.finish(post(h, body)).code == 204
+    (write,) = writes
+    assert [f for _s, f, _t in write.rows] == [
+        {"usage_idle": 50.0}, {"usage_idle": 80.19}, {"usage_idle": 61.38},
+        {"free": 2.0, "used": 1.0}]
+    assert write.fields == {"cpu": frozenset({"usage_idle"})}
+    # A bad value in a field nobody reads still refuses the write.
+    bad = post(h, b"cpu,host=a usage_idle=1,usage_user=1x 1\n")
+    assert h.finish(bad).code == 400

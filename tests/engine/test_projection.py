@@ -1,0 +1,148 @@
+"""Field projection: the parsers build only the fields a task can observe.
+
+The docs' cpu alert reads ``usage_idle`` of telegraf's ten cpu fields; when
+everything that sees a point is a lambda or an aggregate behind windows, the
+other fields are checked but never built.  Anything that may show a point's
+fields (httpOut, selectors, eval...) keeps them all, and a write parsed for
+the tasks of a moment ago never reaches a task that could miss a field."""
+
+from __future__ import annotations
+
+import pytest
+from twisted.internet import task as ttask
+
+from kapacitord_tw import tick
+from kapacitord_tw.engine.projection import fields_needed
+from kapacitord_tw.engine.router import Engine
+from kapacitord_tw.engine.task import TaskExecution
+from kapacitord_tw.ingest.lineprotocol import LineProtocolError, parse_rows
+from kapacitord_tw.ingest.points import PointBus
+from kapacitord_tw.ingest.rows import SeriesTable, WriteRows
+
+S = 1_000_000_000
+CPU_ALERT = """
+stream
+    |from()
+        .measurement('cpu')
+        .groupBy('host')
+        .where(lambda: "cpu" == 'cpu-total')
+    |where(lambda: "usage_idle" >= 0.0)
+    |window()
+        .period(10s)
+        .every(10s)
+    |mean('usage_idle')
+    |alert()
+        .crit(lambda: "mean" < 10.0)
+"""
+
+
+def execution(script, task_id="t", clock=None):
+    ex = TaskExecution(task_id, tick.compile_task(script), [("db", "rp")], clock or ttask.Clock())
+    ex.start()
+    return ex
+
+
+@pytest.mark.parametrize("script, needs", [
+    (CPU_ALERT, {"cpu": frozenset({"cpu", "usage_idle"})}),
+    ("stream|from().measurement('m')|window().period(1m).every(1m)|sum('x')|httpOut('o')",
+     {"m": frozenset({"x"})}),
+    ("stream|from().measurement('m')|count('x')", {"m": frozenset({"x"})}),
+    # Selectors emit the selected point's own fields; httpOut shows them all.
+    ("stream|from().measurement('m')|window().period(1m).every(1m)|max('x')", {"m": None}),
+    ("stream|from().measurement('m')|httpOut('raw')", {"m": None}),
+    ("stream|from().measurement('m')|eval(lambda: \"x\" * 2).as('y')", {"m": None}),
+    # One branch that may show all fields is enough.
+    ("var s = stream|from().measurement('m')\ns|mean('x')\ns|httpOut('raw')", {"m": None}),
+    ("var s = stream|from().measurement('m')\ns|mean('x')\ns|where(lambda: \"y\" > 0)|sum('z')",
+     {"m": frozenset({"x", "y", "z"})}),
+    ("stream|from().measurement('a')|mean('x')\nstream|from().measurement('b')|last('y')",
+     {"a": frozenset({"x"}), "b": None}),
+])
+def test_what_a_task_can_observe(script, needs):
+    assert fields_needed(execution(script)) == needs
+
+
+def test_a_task_on_every_measurement_is_parsed_whole():
+    assert execution("stream|from()|mean('x')").fields == {}
+
+
+def test_rows_hold_only_the_projected_fields_and_every_line_is_still_checked():
+    body = (b"cpu,host=a usage_user=1.5,usage_idle=90.25,usage_system=2 10\n"
+            b"cpu,host=b usage_idle=1i,n=true,usage_idle=7i 11\n"
+            b"cpu,host=c other=1 12\n"
+            b"mem,host=a used=3,free=4 13\n"
+            b"cpu,host=d\\ x usage_idle=5,usage_user=6 14\n")
+    projection = {"cpu": frozenset({"usage_idle"})}
+    rows, count = parse_rows(body, "n", 0, fields=projection)
+    assert count == 5
+    assert [(s.measurement, f, t) for s, f, t in rows] == [
+        ("cpu", {"usage_idle": 90.25}, 10),
+        ("cpu", {"usage_idle": 7}, 11),  # the last duplicate wins, as unprojected
+        ("cpu", {}, 12),  # still a point: the task counts it and reports the missing field
+        ("mem", {"free": 4.0, "used": 3.0}, 13),
+        ("cpu", {"usage_idle": 5.0}, 14),  # an escaped key takes the exact parser
+    ]
+    whole, _ = parse_rows(body, "n", 0)
+    assert [t for _s, _f, t in whole] == [t for _s, _f, t in rows]
+    for bad in (b"cpu usage_idle=1,usage_user=zz 1\n", b"cpu usage_idle=1,usage_user=1e9999 1\n",
+                b"cpu usage_idle=1,usage_user= 1\n"):
+        with pytest.raises(LineProtocolError) as projected:
+            parse_rows(bad, "n", 0, fields=projection)
+        with pytest.raises(LineProtocolError) as plain:
+            parse_rows(bad, "n", 0)
+        assert projected.value.raw == plain.value.raw
+
+
+def test_a_route_projects_a_measurement_only_when_every_task_on_it_can():
+    engine = Engine(ttask.Clock())
+    engine.add_task(execution(CPU_ALERT, "alert"))
+    engine.add_task(execution("stream|from().measurement('cpu')|sum('usage_user')", "sum"))
+    engine.add_task(execution("stream|from().measurement('mem')|httpOut('raw')", "raw"))
+    assert engine.fields("db", "rp") == {"cpu": frozenset({"cpu", "usage_idle", "usage_user"})}
+    engine.add_task(execution("stream|from()|httpOut('all')", "all"))
+    assert engine.fields("db", "rp") == {}
+    assert engine.fields("db", "other") == {}
+
+
+def test_a_write_parsed_for_a_smaller_projection_skips_a_task_that_needs_more():
+    clock = ttask.Clock()
+    engine = Engine(clock)
+    mean = execution("stream|from().measurement('cpu')|mean('a')|httpOut('o')", "mean", clock)
+    engine.add_task(mean)
+    stale = engine.fields("db", "rp")
+    assert stale == {"cpu": frozenset({"a"})}
+    raw = execution("stream|from().measurement('cpu')|httpOut('raw')", "raw", clock)
+    engine.add_task(raw)  # enabled while the write was parsed
+    table = SeriesTable()
+    rows = [(table.intern("cpu", (("host", "h"),)), {"a": 1.0}, 31536000 * S)]
+    engine.publish_rows(WriteRows("db", "rp", rows, 1, frozenset({"cpu"}), stale))
+    engine.flush()
+    assert (mean.received, raw.received) == (1, 0)
+    engine.publish_rows(WriteRows("db", "rp", rows, 1, frozenset({"cpu"}),
+                                  engine.fields("db", "rp")))
+    engine.flush()
+    assert (mean.received, raw.received) == (2, 1)
+
+
+def test_the_bus_projects_only_what_every_subscriber_allows():
+    bus = PointBus()
+    assert bus.fields("db", "rp") == {}
+    bus.subscribe(lambda p: None, rows=lambda w: None, wanted=lambda db, rp: frozenset({"cpu"}),
+                  fields=lambda db, rp: {"cpu": frozenset({"x"})})
+    assert bus.fields("db", "rp") == {"cpu": frozenset({"x"})}
+    bus.subscribe(lambda p: None, rows=lambda w: None, wanted=lambda db, rp: frozenset({"mem"}),
+                  fields=lambda db, rp: {})
+    assert bus.fields("db", "rp") == {"cpu": frozenset({"x"})}  # mem takes no cpu point
+    bus.subscribe(lambda p: None, rows=lambda w: None, wanted=lambda db, rp: frozenset({"cpu"}),
+                  fields=lambda db, rp: {"cpu": frozenset({"y"})})
+    assert bus.fields("db", "rp") == {"cpu": frozenset({"x", "y"})}
+    recording = []
+    bus.subscribe(recording.append)  # a stream recording: every field of every point
+    assert bus.fields("db", "rp") == {}
+    # A write parsed before the recording came is not recorded half.
+    table = SeriesTable()
+    rows = [(table.intern("cpu", ()), {"x": 1.0}, 1)]
+    bus.publish_rows(WriteRows("db", "rp", rows, 1, None, {"cpu": frozenset({"x"})}))
+    assert recording == []
+    bus.publish_rows(WriteRows("db", "rp", rows, 1))
+    assert len(recording) == 1
