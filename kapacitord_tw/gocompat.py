@@ -832,10 +832,29 @@ def _json_indent(obj, out: list[str], depth: int, indent: str) -> None:
             out.append(("," if i else "") + inner)
             _json_indent(value, out, depth + 1, indent)
         out.append("\n" + indent * depth + "]")
+    elif kind is Indented:
+        out.append(obj.text)
     elif hasattr(obj, "__json__") and not isinstance(obj, (str, bytes, Mapping, list, tuple)):
         _json_indent(obj.__json__(), out, depth, indent)
     else:
         _json_compact(obj, out)
+
+
+class Indented:
+    """A value already written by :func:`json_indented` at its depth: a long
+    listing is encoded piece by piece (between reactor turns), then joined."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+def json_indented(obj, depth: int) -> Indented:
+    """``obj`` as ``json_dumps(..., pretty=True)`` writes it ``depth`` levels deep."""
+    out: list[str] = []
+    _json_indent(obj, out, depth, "    ")
+    return Indented("".join(out))
 
 
 def json_dumps(obj, *, pretty: bool = False, newline: bool = False) -> bytes:

@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import attrs
 from klein import Klein
+from time import perf_counter as _perf
+
 from twisted.internet import defer
+from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
 from kapacitord_tw.http.params import arg, int_arg
@@ -41,6 +44,8 @@ from kapacitord_tw.tasks.model import Task, Template
 TASKS_PATH = BASE + "/tasks"
 TEMPLATES_PATH = BASE + "/templates"
 DEFAULT_LIMIT = 100
+#: Work a listing does before the reactor gets a turn.
+LIST_SLICE_SECONDS = 0.004
 
 
 def _decode(request, fields) -> dict:
@@ -115,12 +120,20 @@ def _list_query(args: dict, default_fields, known_fields, with_dot_view: bool) -
 
 
 @defer.inlineCallbacks
-def _entries(objects, render):
-    """``render(object)`` for each, one at a time (big scripts compile in the worker pool)."""
+def _entries(objects, render, clock=None):
+    """``render(object)`` for each, one at a time (big scripts compile in the
+    worker pool), each encoded as the listing's pretty JSON shows it.  With a
+    ``clock``, the reactor gets a turn after every ``LIST_SLICE_SECONDS`` of work:
+    the stats of 1,000 tasks cost ~0.2 s, which a ping should not wait for."""
+    slice_seconds = LIST_SLICE_SECONDS
     entries = []
+    started = _perf()
     for obj in objects:
         entry = yield render(obj).addErrback(_busy)
-        entries.append(entry)
+        entries.append(gocompat.json_indented(entry, 2))
+        if clock is not None and _perf() - started >= slice_seconds:
+            yield deferLater(clock, 0, lambda: None)
+            started = _perf()
     return entries
 
 
@@ -302,8 +315,9 @@ class TasksAPI(_TaskArea):
     def list_tasks(self, request):
         query = _list_query(query_args(request), views.TASK_FIELDS, views.TASK_FIELDS, True)
         tasks = yield self._store.list_tasks(query.pattern, query.offset, query.limit)
-        entries = yield _entries(tasks, lambda task: views.task_entry(
-            task, query.fields, self._scripts, self._master, query.script_format, query.dot_view))
+        entries = yield _entries(tasks, lambda one: views.task_entry(
+            one, query.fields, self._scripts, self._master, query.script_format, query.dot_view),
+            self._master.clock)
         return json_response(request, {"tasks": entries})
 
 
@@ -372,5 +386,5 @@ class TemplatesAPI(_TaskArea):
         )
         templates = yield self._store.list_templates(query.pattern, query.offset, query.limit)
         entries = yield _entries(templates, lambda template: views.template_entry(
-            template, query.fields, self._scripts, query.script_format))
+            template, query.fields, self._scripts, query.script_format), self._master.clock)
         return json_response(request, {"templates": entries})

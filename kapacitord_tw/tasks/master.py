@@ -39,6 +39,11 @@ class TaskMaster:
         self._sampler: Optional[LoopingCall] = None
         self._unsubscribe = None
 
+    @property
+    def clock(self):
+        """The reactor, or None when the master runs without one (tests)."""
+        return self._reactor
+
     def start_task(self, task_id: str, compiled, dbrps) -> TaskExecution:
         """Start (or restart) ``task_id`` with ``compiled``; raises
         :class:`~kapacitord_tw.engine.task.TaskStartError` when a node cannot be built."""
