@@ -992,7 +992,7 @@ class SeriesKeys:
         """The layouts of the field sections whose values are kept only for
         the names in ``kept`` (a projection): keys in line order -> layout."""
         table = self.projections.get(kept)
-        if table is None or len(table) >= _LAYOUT_LIMIT:
+        if table is None:
             if len(self.projections) >= _PROJECTION_LIMIT:
                 self.projections = {}
             table = self.projections[kept] = {}
@@ -1160,6 +1160,8 @@ def row_steps(
                                 table = tables[kept] = keys.projected_layouts(kept)
                             layout = table.get(names)
                             if layout is None:
+                                if len(table) >= _LAYOUT_LIMIT:
+                                    table.clear()  # a body of ever-new field keys
                                 layout = table[names] = _layout(names, kept)
                     if layout is None and len(segments) == 2:
                         value = segments[1]

@@ -146,3 +146,16 @@ def test_the_bus_projects_only_what_every_subscriber_allows():
     assert recording == []
     bus.publish_rows(WriteRows("db", "rp", rows, 1))
     assert len(recording) == 1
+
+
+def test_the_projected_layouts_stay_bounded_whatever_the_field_keys(monkeypatch):
+    from kapacitord_tw.ingest import lineprotocol
+    from kapacitord_tw.ingest.lineprotocol import SeriesKeys
+
+    monkeypatch.setattr(lineprotocol, "_LAYOUT_LIMIT", 50)
+    keys = SeriesKeys(SeriesTable().intern)
+    body = b"".join(b"cpu v=1,f%d=2 %d\n" % (i, i) for i in range(1000))
+    rows, count = parse_rows(body, "n", 0, keys, fields={"cpu": frozenset({"v"})})
+    assert count == 1000 and all(f == {"v": 1.0} for _s, f, _t in rows)
+    (table,) = keys.projections.values()
+    assert len(table) <= 50
