@@ -689,6 +689,8 @@ def _rand():
 
 _STATEFUL = {"sigma": _sigma, "count": _count, "spread": _spread,
              "rand": _rand}
+#: The functions whose table entry keeps state between calls.
+STATEFUL_NAMES = frozenset(_STATEFUL)
 
 
 def new_functions():

@@ -330,3 +330,19 @@ def test_type_signatures_beyond_the_bound_are_still_exact():
         assert compiled(ev, "eval", T0, fields, {}) == \
             walk(reference, "eval", prog.references, T0, fields, {})
     assert prog.specialisation_count() == MAX_SPECIALISATIONS
+
+
+def test_groups_share_an_evaluator_only_when_the_lambda_keeps_no_state():
+    """A ``where`` keeps an evaluator per group, and a function table is
+    about 4.4 kB: groups share one unless sigma, count, spread or rand
+    keep state between calls, which Kapacitor keeps per group."""
+    plain = program('"x" > 1.0 AND abs("y") < 3.0 AND strLength("h") > 0')
+    assert plain.new_evaluator() is plain.new_evaluator()
+    for text in ('count() > 2', '"x" > 1.0 AND abs(sigma("y")) < 3.0',
+                 'if("x" > 1.0, spread("x"), 0.0) > 1.0', 'rand() > 0'):
+        stateful = program(text)
+        assert stateful.new_evaluator() is not stateful.new_evaluator(), text
+    counting = program("count()")
+    first, second = counting.new_evaluator(), counting.new_evaluator()
+    seen = [first.eval(0, {}, {}), first.eval(0, {}, {}), second.eval(0, {}, {})]
+    assert seen == [1, 2, 1]
