@@ -406,6 +406,23 @@ def test_combine_refuses_more_combinations_than_max_before_building_any():
     assert combine.combination_count(1, 2) == -1
 
 
+def test_combine_compiles_its_lambdas_once_whatever_the_number_of_groups(monkeypatch):
+    from kapacitord_tw.engine import lambdas
+
+    ex = run("stream|from().measurement('m').groupBy('h')"
+             "|combine(lambda: \"v\" > 0.0, lambda: \"v\" <= 0.0).as('a', 'b')|httpOut('o')")
+    node = find(ex, "combine")
+    compiled = []
+    real = lambdas.LambdaProgram.__init__
+    monkeypatch.setattr(lambdas.LambdaProgram, "__init__",
+                        lambda self, n: compiled.append(n) or real(self, n))
+    for t in range(3):
+        ex.feed([pt("m", T0 + t * S, {"v": float(i % 2)}, {"h": f"h{i // 2}", "i": str(i)})
+                 for i in range(40)])
+    assert len(node.groups) == 20 and node.edge_counts[0] > 0
+    assert compiled == []
+
+
 JOIN = """
 var a = stream|from().measurement('a').groupBy('host')
 var b = stream|from().measurement('b').groupBy('host')

@@ -17,7 +17,7 @@ from typing import List
 
 from kapacitord_tw.engine.messages import Point, go_round
 from kapacitord_tw.engine.node import (
-    GroupedNode, NodeError, duration_ns, lambda_evaluator, node_type)
+    GroupedNode, NodeError, duration_ns, lambda_program, node_type)
 
 
 def combination_count(n: int, k: int) -> int:
@@ -44,8 +44,8 @@ class CombineNode(GroupedNode):
         self.prefixes = [n + self.delimiter for n in self.names]
         self.tolerance = duration_ns(self.props.get("Tolerance"))
         self.max = int(self.props.get("Max", 1_000_000))
-        for lam in self.lambdas:
-            lambda_evaluator(lam)
+        # Compiled once: each group's buffer only takes fresh evaluators.
+        self.programs = [lambda_program(lam) for lam in self.lambdas]
 
     def new_group(self, first):
         return _CombineBuffer(self, first)
@@ -59,7 +59,7 @@ class _CombineBuffer:
         self.time = first.time
         self.name = first.name
         self.dimensions = first.dimensions
-        self.predicates = [lambda_evaluator(lam).predicate for lam in node.lambdas]
+        self.predicates = [p.new_evaluator().predicate for p in node.programs]
         #: (time, fields, tags) of the current time
         self.points: List[tuple] = []
 
