@@ -60,7 +60,7 @@ def _tune_gc() -> None:
 
 class _Route:
     __slots__ = ("every", "by_measurement", "targets", "measurements", "uniform", "disjoint",
-                 "fields")
+                 "fields", "multi")
 
     def __init__(self):
         self.every: List[object] = []
@@ -80,6 +80,9 @@ class _Route:
         #: measurement -> the only fields its tasks can observe (parsers
         #: build no others); absent: some task may observe any field
         self.fields: Dict[str, frozenset] = {}
+        #: the tasks that take more than one measurement (they must see a
+        #: write's rows in write order, never grouped by measurement)
+        self.multi: List[object] = []
 
     def seal(self) -> None:
         self.targets = {m: tasks + self.every for m, tasks in self.by_measurement.items()}
@@ -89,6 +92,12 @@ class _Route:
             self.uniform = next(iter(self.targets.values()))
         seen = [id(task) for tasks in self.by_measurement.values() for task in tasks]
         self.disjoint = not self.every and len(seen) == len(set(seen))
+        counts: Dict[int, int] = {}
+        for task_id in seen:
+            counts[task_id] = counts.get(task_id, 0) + 1
+        self.multi = list(self.every) + list(
+            {id(t): t for tasks in self.by_measurement.values() for t in tasks
+             if counts[id(t)] > 1}.values())
         if not self.every:
             for measurement, tasks in self.by_measurement.items():
                 needs = [task.fields.get(measurement) for task in tasks]
@@ -198,6 +207,12 @@ class Engine:
         route = self._routes.get((database, retention_policy))
         return route.fields if route is not None else {}
 
+    def grouped(self, database: str, retention_policy: str) -> bool:
+        """True when every task reads one measurement, so the parsers may
+        send a write's rows grouped by measurement."""
+        route = self._routes.get((database, retention_policy))
+        return route is not None and route.disjoint and len(route.by_measurement) > 1
+
     def publish(self, points) -> Optional[defer.Deferred]:
         """Route one write's ingest points; a Deferred when the writer must wait."""
         if not self._routes or not points:
@@ -273,6 +288,11 @@ class Engine:
             # Parsed for the tasks of a moment ago: a task that may observe a
             # field left out does not get this write (as if it came first).
             for execution in route.uncovered(write.fields):
+                per_task.pop(execution, None)
+        if write.grouped and route.multi:
+            # Grouped for the tasks of a moment ago: one that reads several
+            # measurements must not see them out of write order.
+            for execution in route.multi:
                 per_task.pop(execution, None)
         self.routed += routed
         self.unrouted += write.count - routed

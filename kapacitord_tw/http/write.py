@@ -99,16 +99,18 @@ class WriteAPI(Area):
             allow_unsigned=False,
             limit=self._limit,
             fields=self._bus.fields(database, rp) if wanted is not None else {},
+            grouped=wanted is not None and self._bus.grouped(database, rp),
         )
         ticket = self.sequence.take()
         wait = None
         try:
             result = yield self.parser.parse(job)
             job_wanted = job.wanted if isinstance(job.wanted, frozenset) else None
-            fields = job.fields
+            fields, grouped = job.fields, job.grouped
             del job
             yield self.sequence.turn(ticket)
-            wait = self._publish(result, database, rp, user, allowed, job_wanted, fields)
+            wait = self._publish(result, database, rp, user, allowed, job_wanted, fields,
+                                 grouped)
         finally:
             self.sequence.release(ticket)
         if wait is not None:
@@ -118,7 +120,8 @@ class WriteAPI(Area):
         return b""
 
     def _publish(self, result, database: str, rp: str, user: User, allowed: bool,
-                 wanted: Optional[frozenset] = None, fields: Optional[dict] = None):
+                 wanted: Optional[frozenset] = None, fields: Optional[dict] = None,
+                 grouped: bool = False):
         """On the write's turn: count it, refuse it, or publish its rows."""
         failed = isinstance(result, ParseFailed)
         if failed and result.kind == "gzip":
@@ -143,4 +146,4 @@ class WriteAPI(Area):
             raise plain_error(400, result.raw)
         self._stats.incr("points_written_ok", result.count)
         return self._bus.publish_rows(
-            WriteRows(database, rp, result.rows, result.count, wanted, fields))
+            WriteRows(database, rp, result.rows, result.count, wanted, fields, grouped))

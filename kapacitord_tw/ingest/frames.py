@@ -5,8 +5,9 @@ loading it runs no code, unlike pickle); a job's body follows its frame as
 raw bytes, so a 25 MiB body is not copied into a marshal string.
 
 Daemon -> worker: ``(JOB, job, gzip, precision, now_ns, wanted,
-allow_unsigned, limit, fields, body_length)`` then the body (``fields``:
-measurement -> the only field names its rows need).
+allow_unsigned, limit, fields, grouped, body_length)`` then the body
+(``fields``: measurement -> the only field names its rows need;
+``grouped``: the rows may come grouped by measurement, first seen first).
 
 Worker -> daemon:
 

@@ -55,6 +55,8 @@ class ParseJob:
     limit: int
     #: measurement -> the only fields its rows need (``PointBus.fields``)
     fields: dict = attrs.field(factory=dict)
+    #: the rows may be sent grouped by measurement (``PointBus.grouped``)
+    grouped: bool = False
 
 
 @attrs.define

@@ -126,7 +126,7 @@ class IPointBus(Interface):
     """
 
     def subscribe(callback: Callable[[tuple[Point, ...]], object], *, rows=None,
-                  wanted=None, fields=None) -> Callable[[], None]:
+                  wanted=None, fields=None, grouped=None) -> Callable[[], None]:
         """Register *callback* for every later batch; return a function that unregisters it.
 
         The returned function may be called any number of times.  Subscribing
@@ -137,7 +137,9 @@ class IPointBus(Interface):
         ``True`` for all, or a set of measurements); without it, all.
         ``fields(database, rp)``: measurement -> the only fields the
         subscriber can observe of its points (a projection: parsers may
-        leave the others out); without it, every field.
+        leave the others out); without it, every field.  ``grouped(database,
+        rp)``: True when the subscriber can take a write's rows grouped by
+        measurement (it reads each measurement on its own); without it, no.
         """
 
     def publish(points: Sequence[Point]):
@@ -157,6 +159,10 @@ class IPointBus(Interface):
         """Measurement -> the only fields any subscriber can observe of its
         points; measurements left out are parsed whole."""
 
+    def grouped(database: str, retention_policy: str) -> bool:
+        """True when every subscriber taking points of that database and
+        retention policy can take them grouped by measurement."""
+
 
 @implementer(IPointBus)
 class PointBus:
@@ -165,15 +171,15 @@ class PointBus:
     _log = Logger()
 
     def __init__(self) -> None:
-        #: (token, callback, rows callback or None, wanted or None, fields or None)
-        self._subscribers: list[tuple[object, Callable, object, object, object]] = []
+        #: (token, callback, rows callback or None, wanted, fields, grouped (each or None))
+        self._subscribers: list[tuple[object, Callable, object, object, object, object]] = []
 
     def subscribe(self, callback: Callable[[tuple[Point, ...]], object], *, rows=None,
-                  wanted=None, fields=None) -> Callable[[], None]:
+                  wanted=None, fields=None, grouped=None) -> Callable[[], None]:
         token = object()
         # The list is rebuilt, never changed in place, so a publish in progress
         # keeps the snapshot it started with without copying it.
-        self._subscribers = [*self._subscribers, (token, callback, rows, wanted, fields)]
+        self._subscribers = [*self._subscribers, (token, callback, rows, wanted, fields, grouped)]
 
         def unsubscribe() -> None:
             self._subscribers = [s for s in self._subscribers if s[0] is not token]
@@ -182,7 +188,7 @@ class PointBus:
 
     def wanted(self, database: str, retention_policy: str):
         answer = None
-        for _token, _callback, _rows, wanted, _fields in self._subscribers:
+        for _token, _callback, _rows, wanted, _fields, _grouped in self._subscribers:
             if wanted is None:
                 return True
             mine = wanted(database, retention_policy)
@@ -195,7 +201,7 @@ class PointBus:
 
     def fields(self, database: str, retention_policy: str) -> dict:
         takers = []
-        for _token, _callback, _rows, wanted, fields in self._subscribers:
+        for _token, _callback, _rows, wanted, fields, _grouped in self._subscribers:
             mine = True if wanted is None else wanted(database, retention_policy)
             if mine is None:
                 continue
@@ -216,6 +222,16 @@ class PointBus:
                 answer[measurement] = kept
         return answer
 
+    def grouped(self, database: str, retention_policy: str) -> bool:
+        takers = False
+        for _token, _callback, _rows, wanted, _fields, grouped in self._subscribers:
+            if wanted is not None and wanted(database, retention_policy) is None:
+                continue
+            if grouped is None or not grouped(database, retention_policy):
+                return False
+            takers = True
+        return takers
+
     def publish(self, points: Sequence[Point]):
         subscribers = self._subscribers
         if not subscribers:  # no task reads points: nothing to do
@@ -223,7 +239,7 @@ class PointBus:
         batch = points if type(points) is tuple else tuple(points)
         if not batch:
             return None
-        return self._deliver([(callback, batch) for _t, callback, _r, _w, _f in subscribers],
+        return self._deliver([(callback, batch) for _t, callback, *_rest in subscribers],
                              len(batch))
 
     def publish_rows(self, write):
@@ -232,9 +248,9 @@ class PointBus:
             return None
         calls = []
         points = None
-        for _token, callback, rows, _wanted, fields in subscribers:
-            if write.fields and fields is None:
-                continue  # it came while the write was parsed for a projection
+        for _token, callback, rows, _wanted, fields, grouped in subscribers:
+            if (write.fields and fields is None) or (write.grouped and grouped is None):
+                continue  # it came while the write was parsed for the others
             if rows is not None:
                 calls.append((rows, write))
             elif write.rows:

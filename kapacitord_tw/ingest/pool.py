@@ -121,7 +121,7 @@ class _WorkerProtocol(protocol.ProcessProtocol):
     def send(self, entry: _Job) -> None:
         job = entry.job
         header = (frames.JOB, entry.number, job.gzip, job.precision, job.now_ns, job.wanted,
-                  job.allow_unsigned, job.limit, job.fields, len(job.body))
+                  job.allow_unsigned, job.limit, job.fields, job.grouped, len(job.body))
         self.transport.writeSequence([frames.frame(header), job.body])
 
     def childDataReceived(self, fd: int, data: bytes) -> None:

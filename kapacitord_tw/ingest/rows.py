@@ -73,19 +73,23 @@ class WriteRows:
     a router whose tasks all take exactly those can skip looking at rows.
     ``fields`` is the projection the rows were parsed with: measurement ->
     the only fields their dicts hold (the others' rows are whole).
+    ``grouped``: the rows may be grouped by measurement (each measurement's
+    rows in write order, the measurements in order of first appearance).
     """
 
-    __slots__ = ("database", "retention_policy", "rows", "count", "wanted", "fields")
+    __slots__ = ("database", "retention_policy", "rows", "count", "wanted", "fields", "grouped")
 
     def __init__(self, database: str, retention_policy: str,
                  rows: List[Tuple[Series, dict, int]], count: Optional[int] = None,
-                 wanted: Optional[frozenset] = None, fields: Optional[dict] = None):
+                 wanted: Optional[frozenset] = None, fields: Optional[dict] = None,
+                 grouped: bool = False):
         self.database = database
         self.retention_policy = retention_policy
         self.rows = rows
         self.count = len(rows) if count is None else count
         self.wanted = wanted
         self.fields = fields or {}
+        self.grouped = grouped
 
     def points(self) -> Tuple[Point, ...]:
         """The rows as ingest :class:`Point` objects (subscribers that want those)."""

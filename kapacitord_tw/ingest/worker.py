@@ -13,6 +13,9 @@ import gc
 import marshal
 import os
 import sys
+from collections import defaultdict
+from itertools import chain
+from operator import itemgetter
 from typing import BinaryIO, List
 
 from kapacitord_tw.ingest import frames
@@ -24,6 +27,9 @@ from kapacitord_tw.ingest.lineprotocol import (
     row_steps,
 )
 
+#: Field values a frame of regrouped rows may hold (a plain chunk's worth).
+FRAME_FIELDS = frames.FRAME_ROWS * 16
+_fields_of = itemgetter(1)
 #: Series numbers before the table starts again (checked between jobs).
 SERIES_LIMIT = 200_000
 #: How much nicer than the daemon a worker is (CFS weight 1024 vs 36): the
@@ -40,23 +46,28 @@ class Worker:
         self._out = output
         self._pending: List[tuple] = []
         self._next = 0
+        #: the measurement of each series number
+        self._measurements: List[str] = []
         self.keys = SeriesKeys(self._define, limit=series_limit)
 
     def _define(self, measurement: str, tags: tuple) -> int:
         number = self._next
         self._next += 1
         self._pending.append((measurement, tags))
+        self._measurements.append(measurement)
         return number
 
     def send(self, message: tuple) -> None:
         self._out.write(frames.frame(message))
 
     def run_job(self, header: tuple, body: bytes) -> None:
-        _, job, gzip, precision, now_ns, wanted, allow_unsigned, limit, fields, _length = header
+        (_, job, gzip, precision, now_ns, wanted, allow_unsigned, limit, fields, grouped,
+         _length) = header
         if self.keys.full():
             self.keys.reset()
             self._next = 0
             self._pending = []
+            self._measurements = []
             self.send((frames.RESET,))
         if gzip:
             try:
@@ -66,19 +77,31 @@ class Worker:
                 self._out.flush()
                 return
         size = len(body)
+        # Without string fields a row's size follows its field count, so
+        # rows regrouped into frames stay as small as the parser's chunks.
+        grouped = grouped and b'"' not in body
         steps = row_steps(body, precision, now_ns, self.keys, wanted=wanted,
                           allow_unsigned=allow_unsigned, fields=fields,
                           chunk_rows=frames.FRAME_ROWS,
                           chunk_chars=frames.FRAME_CHARS)
         del body
+        buckets: defaultdict = defaultdict(list)
+        measurement_of = self._measurements
         try:
             while True:
                 rows = next(steps)
-                if rows:
-                    self.send((frames.ROWS, job, self._pending, rows))
-                    self._pending = []
-                    self._out.flush()  # the daemon unpacks while we parse on
+                if not rows:
+                    continue
+                if grouped:
+                    for row in rows:
+                        buckets[measurement_of[row[0]]].append(row)
+                    continue
+                self.send((frames.ROWS, job, self._pending, rows))
+                self._pending = []
+                self._out.flush()  # the daemon unpacks while we parse on
         except StopIteration as done:
+            if buckets:
+                self._send_grouped(job, buckets)
             self.send((frames.DONE, job, done.value, size))
         except LineProtocolError as e:
             self.send((frames.FAILED, job, "syntax", 400, e.raw, 0, size))
@@ -86,6 +109,21 @@ class Worker:
             message = str(e).encode("utf-8", "surrogateescape")
             self.send((frames.FAILED, job, "decode", 400, message, e.count_before, size))
         self._out.flush()
+
+
+    def _send_grouped(self, job: int, buckets: dict) -> None:
+        """Each measurement's rows together: the daemon then builds them, and
+        each task walks its own, in consecutive memory (with 100 tasks on
+        interleaved measurements, 0.91 against 0.75-0.80 of one task's rate)."""
+        rows = list(chain.from_iterable(buckets.values()))
+        start, n = 0, len(rows)
+        while start < n:
+            end = min(n, start + frames.FRAME_ROWS)
+            while end - start > 1 and sum(map(len, map(_fields_of, rows[start:end]))) > FRAME_FIELDS:
+                end = start + (end - start) // 2
+            self.send((frames.ROWS, job, self._pending, rows[start:end]))
+            self._pending = []
+            start = end
 
 
 def read_exactly(source: BinaryIO, n: int) -> bytes:

@@ -90,7 +90,7 @@ class TaskMaster:
         if self._bus is not None:
             self._unsubscribe = self._bus.subscribe(
                 self.engine.publish, rows=self.engine.publish_rows, wanted=self.engine.wanted,
-                fields=self.engine.fields)
+                fields=self.engine.fields, grouped=self.engine.grouped)
         if self._reactor is not None:
             self._sampler = LoopingCall(self._sample)
             self._sampler.clock = self._reactor

@@ -159,3 +159,20 @@ def test_the_projected_layouts_stay_bounded_whatever_the_field_keys(monkeypatch)
     assert count == 1000 and all(f == {"v": 1.0} for _s, f, _t in rows)
     (table,) = keys.projections.values()
     assert len(table) <= 50
+
+
+def test_the_bus_groups_rows_only_when_every_subscriber_can_take_them_so():
+    bus = PointBus()
+    assert not bus.grouped("db", "rp")
+    bus.subscribe(lambda p: None, rows=lambda w: None, wanted=lambda db, rp: frozenset({"cpu"}),
+                  grouped=lambda db, rp: True)
+    bus.subscribe(lambda p: None, rows=lambda w: None,
+                  wanted=lambda db, rp: None if rp == "rp" else frozenset({"x"}))
+    assert bus.grouped("db", "rp") and not bus.grouped("db", "other")
+    recording = []
+    bus.subscribe(recording.append)
+    assert not bus.grouped("db", "rp")
+    table = SeriesTable()
+    rows = [(table.intern("cpu", ()), {"x": 1.0}, 1)]
+    bus.publish_rows(WriteRows("db", "rp", rows, 1, None, None, True))
+    assert recording == []  # it came while the write was parsed grouped

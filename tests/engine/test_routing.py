@@ -188,3 +188,25 @@ def test_a_task_whose_points_turn_dear_gets_smaller_chunks_and_keeps_its_order(m
     assert seen == [T0 + i * S for i in range(600)]
     assert sizes[3:7] == [5, 10, 20, 40]
     assert max(sizes[7:]) > 40
+
+
+def test_rows_may_come_grouped_only_when_each_task_reads_one_measurement():
+    e = engine()
+    cpu = task(e, "cpu", "cpu")
+    assert not e.grouped("db", "rp")  # one measurement: nothing to group
+    task(e, "mem", "mem")
+    assert e.grouped("db", "rp") and not e.grouped("db", "other")
+    both = TaskExecution("both", tick.compile_task(
+        "stream|from().measurement('cpu')|httpOut('a')\n"
+        "stream|from().measurement('mem')|httpOut('b')"), [("db", "rp")], e.clock)
+    both.start()
+    e.add_task(both)  # enabled while a write was parsed grouped
+    assert not e.grouped("db", "rp")
+    grouped = write(["cpu", "cpu", "mem"])
+    grouped.grouped = True
+    e.publish_rows(grouped)
+    e.flush()
+    assert (cpu.received, both.received) == (2, 0)  # never out of write order
+    e.publish_rows(write(["cpu", "mem", "cpu"]))
+    e.flush()
+    assert (cpu.received, both.received) == (4, 3)

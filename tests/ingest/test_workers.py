@@ -258,3 +258,24 @@ def test_workers_build_only_the_fields_the_subscribers_can_observe(tmp_path, wri
     # A bad value in a field nobody reads still refuses the write.
     bad = post(h, b"cpu,host=a usage_idle=1,usage_user=1x 1\n")
     assert h.finish(bad).code == 400
+
+
+def test_workers_group_the_rows_by_measurement_when_every_subscriber_reads_one(
+        tmp_path, write_workers):
+    h = secured(tmp_path)
+    write_workers.serve(h)
+    writes = []
+    h.app.bus.subscribe(lambda points: None, rows=writes.append,
+                        wanted=lambda db, rp: frozenset({"a", "b"}),
+                        grouped=lambda db, rp: True)
+    body = b"".join(b"%s,host=h%d v=%d %d\n" % (b"ab"[i % 2:i % 2 + 1], i, i, i)
+                    for i in range(600))
+    assert h.finish(post(h, body)).code == 204
+    (write,) = writes
+    assert write.grouped and write.count == 600
+    got = [(s.measurement, t) for s, _f, t in write.rows]
+    assert got == [("a", t) for t in range(0, 600, 2)] + [("b", t) for t in range(1, 600, 2)]
+    # String fields can make rows of any size: those writes keep the parser's frames.
+    body = b'a,host=x s="one" 1\nb,host=x s="two" 2\na,host=x s="three" 3\n'
+    assert h.finish(post(h, body)).code == 204
+    assert [t for _s, _f, t in writes[1].rows] == [1, 2, 3]
