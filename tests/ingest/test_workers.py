@@ -279,3 +279,15 @@ def test_workers_group_the_rows_by_measurement_when_every_subscriber_reads_one(
     body = b'a,host=x s="one" 1\nb,host=x s="two" 2\na,host=x s="three" 3\n'
     assert h.finish(post(h, body)).code == 204
     assert [t for _s, _f, t in writes[1].rows] == [1, 2, 3]
+
+
+def test_workers_yield_the_cpu_to_the_daemon(write_workers):
+    """Workers run at nice 15 and, on Linux, SCHED_IDLE: a busy worker never
+    preempts the daemon that answers the API and runs the tasks."""
+    write_workers.wait_ready()
+    pids = [w.pid for w in write_workers.pool.workers]
+    assert pids
+    for pid in pids:
+        assert os.getpriority(os.PRIO_PROCESS, pid) >= os.getpriority(os.PRIO_PROCESS, 0) + 15 \
+            or os.getpriority(os.PRIO_PROCESS, pid) == 19
+        assert os.sched_getscheduler(pid) == os.SCHED_IDLE
