@@ -90,14 +90,9 @@ class _Route:
         lists = [[id(task) for task in tasks] for tasks in self.targets.values()]
         if not self.every and lists and all(ids == lists[0] for ids in lists[1:]):
             self.uniform = next(iter(self.targets.values()))
-        seen = [id(task) for tasks in self.by_measurement.values() for task in tasks]
-        self.disjoint = not self.every and len(seen) == len(set(seen))
-        counts: Dict[int, int] = {}
-        for task_id in seen:
-            counts[task_id] = counts.get(task_id, 0) + 1
-        self.multi = list(self.every) + list(
-            {id(t): t for tasks in self.by_measurement.values() for t in tasks
-             if counts[id(t)] > 1}.values())
+        tasks = {id(t): t for ts in self.by_measurement.values() for t in ts}.values()
+        self.multi = list(self.every) + [t for t in tasks if len(t.measurements) > 1]
+        self.disjoint = not self.multi
         if not self.every:
             for measurement, tasks in self.by_measurement.items():
                 needs = [task.fields.get(measurement) for task in tasks]
