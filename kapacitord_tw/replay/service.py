@@ -162,18 +162,35 @@ class ReplayService:
         """Start recording the task's points; fires with the running Recording."""
         task = self._task(task_id)
         compiled = yield self._compile(task, "")
-        recording = yield self._create_recording(recording_id, STREAM)
+        if self.recordings.get(recording_id) is not None:
+            raise ReplayError(400, "recording already exists")
         try:
             os.makedirs(self.dir, exist_ok=True)
-            writer = StreamWriter(recording.path)
+            writer = StreamWriter(self._path(recording_id, STREAM))
         except OSError as e:
+            recording = yield self._create_recording(recording_id, STREAM)
             yield self._recording_done(recording, None, f"failed to create recording file: {e}")
             return recording
+        # The recording is listed as running from the moment the store takes it
+        # (before its line is on disk): subscribe in that same reactor turn, so a
+        # point written once a client sees "running" is always recorded.
+        recording = Recording(id=recording_id, path=writer.path, type=STREAM,
+                              date=self.now_ns(), status=RUNNING)
         dbrps = [(d.db, d.rp) for d in task.dbrps]
-        measurements = _measurements(compiled.pipeline)
-        self._recorders[recording.id] = StreamRecorder(
-            recording.id, writer, self._bus, self._reactor, dbrps, measurements, stop_ns,
-            lambda error: self._file_recorded(recording, writer, error))
+        recorder = StreamRecorder(
+            recording.id, writer, self._bus, self._reactor, dbrps, _measurements(compiled.pipeline),
+            stop_ns, lambda error: self._file_recorded(recording, writer, error))
+        self._recorders[recording.id] = recorder
+        try:
+            created = yield self.recordings.create(recording)
+        except BaseException:
+            self._recorders.pop(recording.id, None)
+            recorder.cancel()
+            raise
+        if not created:  # cannot happen: checked in this same turn
+            self._recorders.pop(recording.id, None)
+            recorder.cancel()
+            raise ReplayError(400, "recording already exists")
         self.log.info("recording {id} of task {task} started", id=recording.id, task=task_id)
         return recording
 

@@ -57,6 +57,21 @@ class InlinePool:
             on_result(True, result)
 
 
+class HeldPool:
+    """The store's thread pool, holding each file operation until released."""
+
+    def __init__(self):
+        self.held = []
+
+    def callInThreadWithCallback(self, on_result, f, *args, **kwargs):
+        self.held.append((on_result, f, args))
+
+    def release_all(self):
+        while self.held:
+            on_result, f, args = self.held.pop(0)
+            on_result(True, f(*args))
+
+
 class CountingWorkers(InlineWorkers):
     """``InlineWorkers`` that records which functions ran (bcrypt calls)."""
 

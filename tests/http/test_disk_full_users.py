@@ -12,7 +12,7 @@ import os
 import pytest
 from twisted.logger import capturedLogs
 
-from tests.http.harness import V1, Harness
+from tests.http.harness import V1, Harness, HeldPool
 from tests.storage.test_write_failures import DiskFull
 
 USERS = V1 + "/users"
@@ -82,21 +82,6 @@ def test_deletion_refused_by_a_full_disk_keeps_the_user(h, disk):
     disk.full = False
     assert h.delete(USERS + "/bob", auth=ROOT).code == 204
     assert h.get(PING, auth=("bob", "bobpw")).code == 401
-
-
-class HeldPool:
-    """The store's thread pool, holding each file operation until released."""
-
-    def __init__(self):
-        self.held = []
-
-    def callInThreadWithCallback(self, on_result, f, *args, **kwargs):
-        self.held.append((on_result, f, args))
-
-    def release_all(self):
-        while self.held:
-            on_result, f, args = self.held.pop(0)
-            on_result(True, f(*args))
 
 
 def test_login_during_an_unacknowledged_change_sees_the_acknowledged_user(h):

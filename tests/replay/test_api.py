@@ -9,7 +9,7 @@ import pytest
 
 from kapacitord_tw.gocompat import parse_time
 from kapacitord_tw.replay.srpl import StreamReader
-from tests.http.harness import V1, Harness
+from tests.http.harness import V1, Harness, HeldPool
 
 SCRIPT = ("stream|from().measurement('cpu')|window().period(10s).every(10s)"
           "|mean('value')|httpOut('out')")
@@ -90,6 +90,25 @@ def test_record_stream_answers_201_running_then_finishes_with_its_size(h):
     assert done["size"] == os.path.getsize(path) > 0
     assert (done["progress"], done["error"]) == (1, "")
     assert gzip.open(path).read().startswith(b"db\nrp\ncpu,host=a value=0 ")
+
+
+def test_points_written_once_the_recording_is_listed_running_are_recorded(h):
+    """The store lists the recording before its line is on disk: a client that
+    sees "running" and writes at once must find its points in the recording."""
+    define(h)
+    pool = h.store._pool = HeldPool()
+    started = h.start("POST", V1 + "/recordings/stream",
+                      {"id": "rec", "task": "t", "stop": "2100-01-01T00:00:00Z"})
+    h.stub.flush()
+    assert pool.held, "the recording should be waiting for the disk"
+    assert h.app.replays.recordings.get("rec").status == "running"
+    write(h, cpu_lines(int(h.clock.seconds()), 3))
+    pool.release_all()
+    assert h.finish(started).code == 201
+    done = finish_recording(h)
+    pool.release_all()
+    assert done["error"] == ""
+    assert len(recorded_points(h)) == 3
 
 
 def test_recording_ends_when_the_clock_passes_stop(h):
