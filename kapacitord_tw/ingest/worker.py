@@ -34,13 +34,11 @@ _fields_of = itemgetter(1)
 SERIES_LIMIT = 200_000
 #: How much nicer than the daemon a worker is (CFS weight 1024 vs 36): the
 #: daemon runs the tasks and answers the API; with nice 5 its pings waited
-#: 12-25 ms (p99) behind busy workers, with 15 about 7-8 ms.
+#: 12-25 ms (p99) behind busy workers, with 15 about 7-8 ms.  Not SCHED_IDLE:
+#: it did cut the storm's ping p99 further (6 -> 4.5 ms), but a worker then
+#: gets almost nothing while other processes keep the CPUs busy (another
+#: service in the same cgroup, a container), and writes stall for as long.
 NICENESS = 15
-#: Linux's SCHED_IDLE on top: a worker never preempts the daemon (nor the
-#: clients on the same machine). Under a write storm on 2 cores the ping p99
-#: went from 6.0-6.2 ms to 4.3-4.7 ms (three interleaved pairs), at the same
-#: points/s.
-IDLE_POLICY = getattr(os, "SCHED_IDLE", None)
 
 
 class Worker:
@@ -171,11 +169,6 @@ def main(argv: List[str] | None = None) -> None:
         os.nice(NICENESS)
     except OSError:
         pass
-    if IDLE_POLICY is not None:
-        try:
-            os.sched_setscheduler(0, IDLE_POLICY, os.sched_param(0))
-        except OSError:
-            pass
     # Parsing makes many small objects and no cycles: the cyclic collector
     # would only cost time (its passes over a large body's rows), so it runs
     # rarely, and never over the modules loaded at start.
