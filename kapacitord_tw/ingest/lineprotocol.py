@@ -886,6 +886,9 @@ _PLAIN_UNSIGNED = r"[0-9]{1,19}u"
 # possessive, so the first value that matches is the only one tried.
 
 
+_PLAIN_NAME = re.compile(rf"{_NAME}+")
+
+
 def _plain_line(value: str) -> str:
     field = rf"{_NAME}++=(?:{value})"
     return rf"{_PLAIN_KEY} {field}(?:,{field})*+(?: -?[0-9]{{1,19}})?"
@@ -1017,6 +1020,44 @@ def _layout(keys: tuple[str, ...], kept):
     return tuple(sys.intern(k) for k in names), values
 
 
+def _single_field(kept: frozenset):
+    """How :func:`_last_value` finds the one kept field: ``()`` when none is
+    kept, False when the shortcut does not apply (several names, or a name
+    no plain line can hold, which only the scanner's unescaping can match)."""
+    if not kept:
+        return ()
+    if len(kept) > 1:
+        return False
+    (name,) = kept
+    if _PLAIN_NAME.fullmatch(name) is None:
+        return False
+    return sys.intern(name), name + "=", len(name) + 1
+
+
+def _last_value(section: str, single: tuple[str, str, int], floats: bool) -> dict:
+    """The field map of a checked plain field section, projected to one name:
+    its last ``name=`` at a field's start (no value holds ``=`` or ``,``, and
+    two occurrences cannot overlap), so the last duplicate wins as unprojected."""
+    name, probe, skip = single
+    at = section.rfind(probe)
+    while at > 0 and section[at - 1] != ",":
+        at = section.rfind(probe, 0, at)
+    if at < 0:
+        return {}
+    end = section.find(",", at)
+    value = section[at + skip:end] if end >= 0 else section[at + skip:]
+    if floats:
+        return {name: float(value)}
+    last = value[-1]
+    if last in _FLOAT_END:
+        return {name: float(value)}
+    if last == "i":
+        return {name: int(value[:-1])}
+    if last == "u":
+        return {name: Unsigned(value[:-1])}
+    return {name: _BOOLEANS[value]}
+
+
 def parse_rows(
     body: bytes,
     precision: str,
@@ -1089,6 +1130,7 @@ def row_steps(
     #: measurement -> the only fields kept of its points (the rest are checked, not built)
     projection = fields or None
     tables: dict = {}
+    singles: dict = {}
     raw = keys.raw
     new_key = keys.new_key
     layouts = keys.layouts
@@ -1148,10 +1190,25 @@ def row_steps(
                     handle = entry[0]
                     if handle is None:
                         handle = entry[0] = keys.handle(entry[1], entry[2])
-                    segments = parts[1].replace("=", ",").split(",")
                     layout = None
                     if projection is not None:
                         kept = projection.get(entry[1])
+                        single = singles.get(kept) if kept is not None else False
+                        if single is None:
+                            single = singles[kept] = _single_field(kept)
+                        if single is not False:
+                            # One field or none kept (the usual task): found
+                            # from the end without splitting the section.
+                            fields = _last_value(parts[1], single, floats) if single else {}
+                            rows.append((handle, fields, time))
+                            budget += row_cost + len(line)
+                            if budget >= chunk_chars:
+                                yield rows
+                                rows = []
+                                budget = 0
+                            continue
+                    segments = parts[1].replace("=", ",").split(",")
+                    if projection is not None:
                         if kept is not None:
                             # The grammar is checked: skipped values need no converting.
                             names = tuple(segments[0::2])

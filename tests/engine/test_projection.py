@@ -93,6 +93,39 @@ def test_rows_hold_only_the_projected_fields_and_every_line_is_still_checked():
         assert projected.value.raw == plain.value.raw
 
 
+@pytest.mark.parametrize("kept", ["usage_idle", "u", "a=1,b", "t,b", "x y"])
+def test_one_kept_field_is_what_the_whole_parse_has_under_that_name(kept):
+    """One kept field is found without splitting the line (the usual task):
+    the same value as the whole parse, whatever the neighbours' names."""
+    body = (b"cpu usage_idle=1,xusage_idle=2,usage_idlex=3 1\n"
+            b"cpu xusage_idle=2,usage_idle=4i,usage_idle=5u,usage_idle=t 2\n"
+            b"cpu u=1,uu=2,u=-3.5,z=.5 3\n"
+            b"cpu a=1,b=2,t=t,b=3 4\n"
+            b"cpu other=1 5\n"
+            b"cpu usage_idle=1 6\n"
+            b"cpu,k=v u=7 7\n")
+    for allow_unsigned in (True, False):
+        if not allow_unsigned:
+            body = body.replace(b",usage_idle=5u", b"")
+        whole, count = parse_rows(body, "n", 0, allow_unsigned=allow_unsigned)
+        rows, projected_count = parse_rows(body, "n", 0, allow_unsigned=allow_unsigned,
+                                           fields={"cpu": frozenset({kept})})
+        assert projected_count == count == 7
+        assert [(s.measurement, s.tags, {k: v for k, v in f.items() if k == kept}, t)
+                for s, f, t in whole] == [(s.measurement, s.tags, f, t) for s, f, t in rows]
+        assert [type(v) for _s, f, _t in whole for k, v in f.items() if k == kept] == [
+            type(v) for _s, f, _t in rows for v in f.values()]
+    floats = b"cpu u=1,v=2\ncpu v=3,u=4.5\ncpu w=1\n"
+    rows, _ = parse_rows(floats, "n", 0, fields={"cpu": frozenset({"u"})})
+    assert [f for _s, f, _t in rows] == [{"u": 1.0}, {"u": 4.5}, {}]
+    assert all(type(v) is float for _s, f, _t in rows for v in f.values())
+
+
+def test_a_task_that_reads_no_field_gets_points_without_fields():
+    rows, count = parse_rows(b"cpu a=1,b=2i 1\ncpu c=t 2\n", "n", 0, fields={"cpu": frozenset()})
+    assert count == 2 and [f for _s, f, _t in rows] == [{}, {}]
+
+
 def test_a_route_projects_a_measurement_only_when_every_task_on_it_can():
     engine = Engine(ttask.Clock())
     engine.add_task(execution(CPU_ALERT, "alert"))
@@ -155,7 +188,7 @@ def test_the_projected_layouts_stay_bounded_whatever_the_field_keys(monkeypatch)
     monkeypatch.setattr(lineprotocol, "_LAYOUT_LIMIT", 50)
     keys = SeriesKeys(SeriesTable().intern)
     body = b"".join(b"cpu v=1,f%d=2 %d\n" % (i, i) for i in range(1000))
-    rows, count = parse_rows(body, "n", 0, keys, fields={"cpu": frozenset({"v"})})
+    rows, count = parse_rows(body, "n", 0, keys, fields={"cpu": frozenset({"v", "w"})})
     assert count == 1000 and all(f == {"v": 1.0} for _s, f, _t in rows)
     (table,) = keys.projections.values()
     assert len(table) <= 50
