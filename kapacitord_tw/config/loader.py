@@ -430,7 +430,7 @@ def _validate_http(http: model.HTTPConfig) -> None:
         )
     if http.write_workers < -1:
         raise ValidationError(
-            "http: write-workers must be -1 (one per CPU), 0 (parse in the daemon) or a "
+            "http: write-workers must be -1 (one per CPU but one), 0 (parse in the daemon) or a "
             f"number of processes, got {http.write_workers}"
         )
     if http.read_header_timeout < 0:

@@ -72,8 +72,8 @@ class HTTPConfig:
     cors_allowed_origins: Tuple[str, ...] = setting(
         (), "cors-allowed-origins", "CORSAllowedOrigins", STRING_LIST, converter=tuple
     )
-    # Processes that inflate and parse /write bodies: -1, one per CPU; 0,
-    # none (the daemon parses them itself).
+    # Processes that inflate and parse /write bodies: -1, one per CPU but
+    # one (at least one); 0, none (the daemon parses them itself).
     write_workers: int = setting(-1, "write-workers", "WriteWorkers", INT)
 
 

@@ -14,9 +14,11 @@ from kapacitord_tw.ingest.pool import ParsePool, worker_count
 from kapacitord_tw.service import build_writes
 
 
-def test_default_is_one_worker_per_cpu():
+def test_default_is_one_worker_per_cpu_but_one(monkeypatch):
     assert model.HTTPConfig().write_workers == -1
-    assert worker_count(-1) == (os.cpu_count() or 1)
+    for cpus, workers in ((None, 1), (1, 1), (2, 1), (8, 7)):
+        monkeypatch.setattr(os, "cpu_count", lambda cpus=cpus: cpus)
+        assert worker_count(-1) == workers
     assert worker_count(0) == 0 and worker_count(3) == 3
 
 
@@ -33,7 +35,7 @@ def test_below_minus_one_is_refused():
     config = attrs.evolve(config, http=attrs.evolve(config.http, write_workers=-2))
     with pytest.raises(loader.ValidationError) as err:
         loader.validate(config)
-    assert str(err.value) == ("http: write-workers must be -1 (one per CPU), 0 (parse in the "
+    assert str(err.value) == ("http: write-workers must be -1 (one per CPU but one), 0 (parse in the "
                               "daemon) or a number of processes, got -2")
 
 
@@ -41,7 +43,7 @@ def test_kapacitord_config_prints_it():
     assert "  write-workers = -1\n" in render_toml(model.demo_config("/home/k"))
 
 
-@pytest.mark.parametrize("workers, pool_size", [(0, None), (2, 2), (-1, os.cpu_count() or 1)])
+@pytest.mark.parametrize("workers, pool_size", [(0, None), (2, 2), (-1, max(1, (os.cpu_count() or 1) - 1))])
 def test_the_daemon_builds_the_pool_it_is_told_to(workers, pool_size):
     from twisted.internet import reactor
 
