@@ -192,10 +192,7 @@ class Node:
     def forward_many(self, msgs: list) -> None:
         """Send a chunk to every child, counting data messages on the edges."""
         counted_type = Batch if self.batch_edges else Point
-        n = 0
-        for m in msgs:
-            if type(m) is counted_type:
-                n += 1
+        n = [*map(type, msgs)].count(counted_type)  # in C: 15-20 against 40-60 ns a message
         if self.group_stats is not None:
             for m in msgs:
                 self._count_group(m, type(m) is counted_type)
