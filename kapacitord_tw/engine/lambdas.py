@@ -207,6 +207,11 @@ class LambdaEvaluator:
     ``predicate(time_ns, fields, tags)`` is ``EvalPredicate``: a bool, or
     :class:`LambdaError`.
 
+    ``select(msgs, point_type, groups, new_group, append, other, failed)``
+    is ``predicate`` over a chunk: each point whose predicate holds is
+    appended, a failure goes to ``failed(exception)``, any other message to
+    ``other``, and ``groups`` gets ``new_group(point)`` for a new group.
+
     Both are generated functions bound to this evaluator's state (no
     method dispatch per point).
     """
@@ -214,7 +219,7 @@ class LambdaEvaluator:
     def __init__(self, program):
         self.program = program
         self.state = _EvalState()
-        self.eval, self.predicate = program._make_entries(self.state)
+        self.eval, self.predicate, self.select = program._make_entries(self.state)
 
 
 # -- entry: fillScope, then dispatch on the reference types ---------------
@@ -270,7 +275,33 @@ def _entry_factory(program):
     lines += ["        " + line for line in body("eval")]
     lines += ["    def predicate(time_ns, fields, tags, previous=None):"]
     lines += ["        " + line for line in body("predicate")]
-    lines += ["    return eval, predicate"]
+    # predicate's body inlined in a loop over a chunk of points, for a node
+    # whose groups share this evaluator: one call per chunk, not per point.
+    inner = [line.replace("return fn(", "ok = fn(") for line in body("predicate")]
+    lines += [
+        "    def select(msgs, point_type, groups, new_group, append, other, failed):",
+        "        previous = None",
+        "        for msg in msgs:",
+        "            if msg.__class__ is not point_type:",
+        "                other(msg)",
+        "                continue",
+        "            group = msg.group",
+        "            if group not in groups:",
+        "                groups[group] = new_group(msg)",
+        "            time_ns = msg.time",
+        "            fields = msg.fields",
+        "            tags = msg.tags",
+        "            try:",
+    ]
+    lines += ["                " + line for line in inner]
+    lines += [
+        "            except Exception as exc:",
+        "                failed(exc)",
+        "                continue",
+        "            if ok:",
+        "                append(msg)",
+    ]
+    lines += ["    return eval, predicate, select"]
     namespace = {
         "point_time": point_time, "ABSENT": _ABSENT, "MISSING": MISSING,
         "collision": _collision, "program": program,
