@@ -71,6 +71,23 @@ def test_a_string_where_a_float_is_compared_drops_that_point_and_counts_it(h, lo
     assert "mismatched type" in errors[0]["error"]
 
 
+def test_a_failing_from_where_drops_that_point_counts_it_and_keeps_the_order(h, logged):
+    define(h, "stream|from().measurement('cpu').where(lambda: \"usage\" > 10.0)"
+              "|httpOut('out')")
+    write(h, 'cpu usage=50 1\ncpu usage="high" 2\nmem usage=1 3\ncpu usage=5 4\n'
+             'cpu,host=a usage=70 5\n')
+    stats = node_stats(h)
+    assert (stats["from1"]["collected"], stats["from1"]["emitted"],
+            stats["from1"]["errors"]) == (4, 2, 1)
+    assert [(s.get("tags"), s["values"]) for s in output(h)["series"]] == [
+        ({"host": "a"}, [["1970-01-01T00:00:05Z", 70]])]
+    errors = engine_errors(logged)
+    assert len(errors) == 1
+    assert (errors[0]["task"], errors[0]["node"]) == ("t", "from1")
+    assert errors[0]["error"].startswith("failed to evaluate WHERE expression: ")
+    assert "mismatched type" in errors[0]["error"]
+
+
 def test_a_missing_field_in_eval_is_an_error_and_the_task_keeps_running(h, logged):
     define(h, "stream|from().measurement('cpu')|eval(lambda: \"usage\" * 2.0).as('double')"
               "|httpOut('out')")

@@ -86,8 +86,8 @@ class FromNode(Node):
                 try:
                     if not where(when, fields, tags):
                         continue
-                except Exception as e:  # Kapacitor logs the error and drops the point
-                    self.error(f"failed to evaluate WHERE expression: {e}")
+                except Exception as e:
+                    self._where_failed(e)
                     continue
             if truncate:
                 when = go_truncate(when, truncate)
@@ -113,6 +113,10 @@ class FromNode(Node):
         if out:
             self.forward_many(out)
 
+    def _where_failed(self, e: Exception) -> None:
+        # Kapacitor logs the error and drops the point.
+        self.error(f"failed to evaluate WHERE expression: {e}")
+
     def _grouping(self, series):
         dims = self.fixed_dimensions
         if dims is None:
@@ -130,8 +134,8 @@ class FromNode(Node):
             try:
                 if not self.where.predicate(p.time, p.fields, p.tags):
                     return None
-            except Exception as e:  # Kapacitor logs the error and drops the point
-                self.error(f"failed to evaluate WHERE expression: {e}")
+            except Exception as e:
+                self._where_failed(e)
                 return None
         when = p.time
         if self.truncate:
