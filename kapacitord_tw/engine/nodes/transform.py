@@ -77,7 +77,7 @@ class WhereNode(GroupedNode):
         one = self._handle_into
         if not self.program.stateful:
             # Every group shares the evaluator: its loop over the chunk
-            # (about 250 against 450 ns a point).
+            # (273-338 against 361-396 ns a point, timeit on 1,000 points).
             self.program.new_evaluator().select(
                 msgs, Point, groups, self.new_group, append, lambda msg: one(msg, out),
                 self._failed)
