@@ -20,8 +20,10 @@ from twisted.python.failure import Failure
 from kapacitord_tw.ingest.pool import ParsePool
 
 
-def pump(reactor, done, timeout: float = 20.0) -> None:
-    """Turn ``reactor`` until ``done()``; fail after ``timeout`` seconds."""
+def pump(reactor, done, timeout: float = 60.0) -> None:
+    """Turn ``reactor`` until ``done()``; fail after ``timeout`` seconds (a
+    60,000-line write took over 20 s beside a busy loop per CPU: the workers
+    run at nice 15)."""
     deadline = time.monotonic() + timeout
     while not done():
         assert time.monotonic() < deadline, "timed out waiting for the parse workers"
