@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import base64
-import socket
 
 import pytest
 
 from kapacitord_tw.cli.kapacitor.endpoint import EndpointError, parse_endpoint
+from tests.support.ports import free_port as _free_port
 
 USERS = "/kapacitor/v1/users"
 
 
 def _basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_userinfo_is_sent_as_basic_auth(kapacitor, server):

@@ -14,6 +14,7 @@ import attr
 import pytest
 from twisted.internet import defer, reactor
 from twisted.web import resource, server
+from tests.support.ports import free_port
 
 
 @attr.s
@@ -57,12 +58,6 @@ def receiver():
     port = reactor.listenTCP(0, server.Site(rec), interface="127.0.0.1")
     yield rec, f"http://127.0.0.1:{port.getHost().port}"
     port.stopListening()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

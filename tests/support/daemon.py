@@ -15,12 +15,7 @@ import subprocess
 import sys
 import time
 from typing import Dict, List, Optional
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.ports import free_port  # noqa: F401  (the tests take it from here)
 
 
 def write_config(path, data_dir, port: int, extra: str = "", auth: bool = True,

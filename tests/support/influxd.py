@@ -22,19 +22,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.parse
 from typing import Optional, Tuple
+from tests.support.ports import free_port
 
 INSTALL = ["apt-get", "install", "-y", "influxdb"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def influxd_binary() -> str:
