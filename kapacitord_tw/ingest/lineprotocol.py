@@ -1190,7 +1190,7 @@ def row_steps(
                     handle = entry[0]
                     if handle is None:
                         handle = entry[0] = keys.handle(entry[1], entry[2])
-                    layout = None
+                    fields = None
                     if projection is not None:
                         kept = projection.get(entry[1])
                         single = singles.get(kept) if kept is not None else False
@@ -1200,16 +1200,10 @@ def row_steps(
                             # One field or none kept (the usual task): found
                             # from the end without splitting the section.
                             fields = _last_value(parts[1], single, floats) if single else {}
-                            rows.append((handle, fields, time))
-                            budget += row_cost + len(line)
-                            if budget >= chunk_chars:
-                                yield rows
-                                rows = []
-                                budget = 0
-                            continue
-                    segments = parts[1].replace("=", ",").split(",")
-                    if projection is not None:
-                        if kept is not None:
+                    if fields is None:
+                        layout = None
+                        segments = parts[1].replace("=", ",").split(",")
+                        if projection is not None and kept is not None:
                             # The grammar is checked: skipped values need no converting.
                             names = tuple(segments[0::2])
                             table = tables.get(kept)
@@ -1220,42 +1214,42 @@ def row_steps(
                                 if len(table) >= _LAYOUT_LIMIT:
                                     table.clear()  # a body of ever-new field keys
                                 layout = table[names] = _layout(names, kept)
-                    if layout is None and len(segments) == 2:
-                        value = segments[1]
-                        if floats:
-                            value = float(value)
-                        else:
-                            last = value[-1]
-                            if last in float_end:
+                        if layout is None and len(segments) == 2:
+                            value = segments[1]
+                            if floats:
                                 value = float(value)
-                            elif last == "i":
-                                value = int(value[:-1])
-                            elif last == "u":
-                                value = Unsigned(value[:-1])
                             else:
-                                value = booleans[value]
-                        fields = {intern(segments[0]): value}
-                    else:
-                        if layout is None:
-                            names = tuple(segments[0::2])
-                            layout = layouts.get(names)
-                            if layout is None:
-                                layout = new_layout(names)
-                        if floats:
-                            fields = dict(zip(layout[0], map(float, layout[1](segments))))
-                        else:
-                            values = []
-                            for value in layout[1](segments):
                                 last = value[-1]
                                 if last in float_end:
-                                    values.append(float(value))
+                                    value = float(value)
                                 elif last == "i":
-                                    values.append(int(value[:-1]))
+                                    value = int(value[:-1])
                                 elif last == "u":
-                                    values.append(Unsigned(value[:-1]))
+                                    value = Unsigned(value[:-1])
                                 else:
-                                    values.append(booleans[value])
-                            fields = dict(zip(layout[0], values))
+                                    value = booleans[value]
+                            fields = {intern(segments[0]): value}
+                        else:
+                            if layout is None:
+                                names = tuple(segments[0::2])
+                                layout = layouts.get(names)
+                                if layout is None:
+                                    layout = new_layout(names)
+                            if floats:
+                                fields = dict(zip(layout[0], map(float, layout[1](segments))))
+                            else:
+                                values = []
+                                for value in layout[1](segments):
+                                    last = value[-1]
+                                    if last in float_end:
+                                        values.append(float(value))
+                                    elif last == "i":
+                                        values.append(int(value[:-1]))
+                                    elif last == "u":
+                                        values.append(Unsigned(value[:-1]))
+                                    else:
+                                        values.append(booleans[value])
+                                fields = dict(zip(layout[0], values))
                     rows.append((handle, fields, time))
                     budget += row_cost + len(line)
                     if budget >= chunk_chars:

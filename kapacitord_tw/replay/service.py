@@ -182,15 +182,12 @@ class ReplayService:
             stop_ns, lambda error: self._file_recorded(recording, writer, error))
         self._recorders[recording.id] = recorder
         try:
-            created = yield self.recordings.create(recording)
+            if not (yield self.recordings.create(recording)):  # checked above, this turn
+                raise ReplayError(400, "recording already exists")
         except BaseException:
             self._recorders.pop(recording.id, None)
             recorder.cancel()
             raise
-        if not created:  # cannot happen: checked in this same turn
-            self._recorders.pop(recording.id, None)
-            recorder.cancel()
-            raise ReplayError(400, "recording already exists")
         self.log.info("recording {id} of task {task} started", id=recording.id, task=task_id)
         return recording
 
