@@ -58,3 +58,33 @@ def test_emitted_batches_hold_the_buffered_points_in_order():
     # The latest window emitted is [T0, T0+10s): the mean of 0..9.
     out = ex.outputs["out"].result()
     assert out["series"][0]["values"][0][1] == 4.5
+
+
+def test_a_late_point_behind_a_kept_one_stays_as_in_kapacitor():
+    """The window's start is cut from the front up to the first point to
+    keep (Kapacitor's ring buffer): a late point behind it stays, however old."""
+    ex = TaskExecution("t", tick.compile_task(SCRIPT), [("db", "rp")], ttask.Clock())
+    ex.start()
+    table = SeriesTable()
+    a = table.intern("cpu", (("host", "a"),))
+    for tenths in (0, 10, 20, 80, 25, 60, 140):  # 2.5 s arrives after 8 s
+        ex.feed_rows("db", "rp", [(a, {"v": tenths / 10}, T0 + tenths * S // 10)])
+    # At 14 s the window [3 s, 13 s) is emitted: 0, 1 and 2 s are cut, 8 s
+    # stops the cut, so 2.5 s stays with 8 and 6 s.
+    out = ex.outputs["out"].result()
+    assert out["series"][0]["values"][0][1] == (8 + 2.5 + 6) / 3
+    window = next(n for n in ex.nodes.values() if type(n).__name__ == "WindowNode")
+    (group,) = window.groups.values()
+    assert len(group) == 4  # 8, 2.5, 6 and 14 s
+
+
+def test_points_in_order_are_cut_at_the_window_start():
+    ex = TaskExecution("t", tick.compile_task(SCRIPT), [("db", "rp")], ttask.Clock())
+    ex.start()
+    table = SeriesTable()
+    a = table.intern("cpu", (("host", "a"),))
+    for second in (0, 1, 2, 3, 3, 4, 8, 9, 13, 14):
+        ex.feed_rows("db", "rp", [(a, {"v": float(second)}, T0 + second * S)])
+    # Emitted at 8 s: [-2 s, 5 s) = 0..4 s; at 13 s: [3 s, 13 s) = 3, 3, 4, 8, 9 s.
+    out = ex.outputs["out"].result()
+    assert out["series"][0]["values"][0][1] == (3 + 3 + 4 + 8 + 9) / 5
