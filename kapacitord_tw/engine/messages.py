@@ -143,19 +143,36 @@ class Batch:
 
     ``tags`` are the group's tags; the dimensions are the sorted tag names
     (and ``by_name``), as ``NewBeginBatchMessage`` derives them.
+
+    A window whose points each had one field gives its batch as
+    ``columns`` -- ``(times, field name, values, tags)``, parallel lists --
+    and the batch points are built from them the first time ``points`` is
+    read: a reducer that reads the values never builds them (nor touches a
+    dict per point).
     """
 
-    __slots__ = ("name", "tags", "by_name", "tmax", "points", "group", "dimensions")
+    __slots__ = ("name", "tags", "by_name", "tmax", "_points", "group", "dimensions", "columns")
 
     def __init__(self, name: str, tags: Dict[str, str], by_name: bool, tmax: int,
-                 points: List[BatchPoint], group: Optional[str] = None):
+                 points: Optional[List[BatchPoint]], group: Optional[str] = None,
+                 columns: Optional[tuple] = None):
         self.name = name
         self.tags = tags
         self.by_name = by_name
         self.tmax = tmax
-        self.points = points
+        self._points = points
+        self.columns = columns
         self.dimensions = Dimensions(by_name, tuple(sorted(tags)))
         self.group = group if group is not None else group_id(name, tags, self.dimensions)
+
+    @property
+    def points(self) -> List[BatchPoint]:
+        points = self._points
+        if points is None:
+            times, name, values, tags = self.columns
+            points = self._points = [BatchPoint(t, {name: v}, tg)
+                                     for t, v, tg in zip(times, values, tags)]
+        return points
 
     @property
     def time(self) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gc
 
+import pytest
+
 from twisted.internet import task as ttask
 
 from kapacitord_tw import tick
@@ -88,3 +90,53 @@ def test_points_in_order_are_cut_at_the_window_start():
     # Emitted at 8 s: [-2 s, 5 s) = 0..4 s; at 13 s: [3 s, 13 s) = 3, 3, 4, 8, 9 s.
     out = ex.outputs["out"].result()
     assert out["series"][0]["values"][0][1] == (3 + 3 + 4 + 8 + 9) / 5
+
+
+def _run(script, rows_by_time):
+    ex = TaskExecution("t", tick.compile_task(script), [("db", "rp")], ttask.Clock())
+    ex.start()
+    for rows in rows_by_time:
+        ex.feed_rows("db", "rp", rows)
+    return ex.outputs["out"].result()
+
+
+def test_points_with_changing_fields_are_emitted_whole():
+    """One field per point keeps only the values; a point with other fields
+    brings the dicts back, and every point leaves the window as it came."""
+    table = SeriesTable()
+    a = table.intern("cpu", (("host", "a"),))
+    fields = [{"v": 1.0}, {"v": 2.0}, {"v": 3.0, "w": 1.0}, {"w": 5.0}, {"v": 4}]
+    rows = [[(a, f, T0 + i * S)] for i, f in enumerate(fields)] + [[(a, {"v": 9.0}, T0 + 11 * S)]]
+    out = _run("stream|from().measurement('cpu').groupBy('host')"
+               "|window().period(10s).every(10s)"
+               "|default().field('v', -1.0).field('w', -1.0)|httpOut('out')", rows)
+    (series,) = out["series"]
+    assert series["columns"] == ["time", "v", "w"]
+    assert [row[1:] for row in series["values"]] == [
+        [1.0, -1.0], [2.0, -1.0], [3.0, 1.0], [-1.0, 5.0], [4, -1.0]]
+
+
+REDUCERS = ["mean('v')", "sum('v')", "count('v')", "max('v')", "min('v')", "first('v')",
+            "last('v')", "median('v')", "mode('v')", "spread('v')", "stddev('v')",
+            "percentile('v', 75.0)", "distinct('v')", "top(2, 'v')", "bottom(2, 'v')"]
+
+
+@pytest.mark.parametrize("reducer", REDUCERS)
+def test_a_reducer_over_one_field_values_gives_what_it_gives_over_points(reducer):
+    """Host a's points have only ``v`` (the window keeps its values), host
+    b's also ``x`` (the window keeps the dicts): the same results."""
+    table = SeriesTable()
+    a = table.intern("cpu", (("host", "a"),))
+    b = table.intern("cpu", (("host", "b"),))
+    values = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0, 5.0]
+    rows = [[(a, {"v": v}, T0 + i * S), (b, {"v": v, "x": 0.0}, T0 + i * S)]
+            for i, v in enumerate(values)]
+    rows.append([(a, {"v": 0.0}, T0 + 12 * S), (b, {"v": 0.0, "x": 0.0}, T0 + 12 * S)])
+    out = _run("stream|from().measurement('cpu').groupBy('host')"
+               f"|window().period(10s).every(10s)|{reducer}|httpOut('out')", rows)
+    # Selectors keep the selected point's fields: b's have x as well.
+    by_host = {s["tags"]["host"]: [{k: v for k, v in zip(s["columns"], row) if k != "x"}
+                                   for row in s["values"]]
+               for s in out["series"]}
+    assert set(by_host) == {"a", "b"}
+    assert by_host["a"] == by_host["b"]

@@ -214,6 +214,25 @@ def _check_args(method: str, args: list) -> None:
         raise NodeError("holtWinters needs h, m and an interval")
 
 
+class _BatchPoints:
+    """A batch's points as a reducer sees them, built only when it reads one
+    (selectors, medians and modes read times; means and sums do not)."""
+
+    __slots__ = ("batch",)
+
+    def __init__(self, batch: Batch):
+        self.batch = batch
+
+    def __getitem__(self, index):
+        return self.batch.points[index]
+
+    def __len__(self) -> int:
+        return len(self.batch.columns[0])
+
+    def __iter__(self):
+        return iter(self.batch.points)
+
+
 class _Group:
     __slots__ = ("node", "name", "tags", "dims", "by_name", "group")
 
@@ -238,6 +257,16 @@ class _AggregateGroup(_Group):
 
     def batch(self, b: Batch):
         node = self.node
+        columns = b.columns
+        if columns is not None and columns[1] == node.field and node.outbox is None:
+            # A window's values of this field, one type: reduced without
+            # building the batch points (built if the reducer reads one).
+            values = columns[2]
+            kinds = set(map(type, values))
+            if len(kinds) == 1:
+                fn = node.functions.get(kinds.pop())
+                if fn is not None:
+                    return node.reduce_and_emit(self, fn, values, _BatchPoints(b), b.tmax)
         collected = node.collect(b.points, "failed to aggregate point in batch")
         if collected is None:
             if not node.empty_ok:

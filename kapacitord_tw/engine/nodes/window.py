@@ -59,10 +59,20 @@ class WindowNode(GroupedNode):
                 if g is not None and msg.time < g.next_emit:
                     t = msg.time
                     times = g.times
-                    if times and t < times[-1]:
-                        g.ordered = False
+                    fields = msg.fields
+                    if not times:
+                        g.first_fields(fields)
+                    else:
+                        if t < times[-1]:
+                            g.ordered = False
+                        key = g.key
+                        if key is None:
+                            g.fields.append(fields)
+                        elif len(fields) == 1 and key in fields:
+                            g.fields.append(fields[key])
+                        else:
+                            g.widen(fields)
                     times.append(t)
-                    g.fields.append(msg.fields)
                     g.tags_held.append(msg.tags)
                     continue
             one(msg, out)
@@ -74,7 +84,7 @@ class WindowNode(GroupedNode):
 
 class _TimeWindow:
     __slots__ = ("node", "name", "tags", "by_name", "group", "next_emit", "times", "fields",
-                 "tags_held", "ordered")
+                 "tags_held", "ordered", "key")
 
     def __init__(self, node: WindowNode, first):
         self.node = node
@@ -99,7 +109,10 @@ class _TimeWindow:
         #: the buffered points, oldest first (three lists: ~170 bytes for an
         #: empty group, where one deque cost ~600)
         self.times: list = []
+        #: their fields: while every point has the one field ``key``, only
+        #: its values (no dict per point is kept); else the dicts (``key`` None)
         self.fields: list = []
+        self.key = None
         self.tags_held: list = []
         #: the times are in order (then the window's start is bisected)
         self.ordered = True
@@ -109,11 +122,38 @@ class _TimeWindow:
 
     def _append(self, p) -> None:
         times = self.times
-        if times and p.time < times[-1]:
-            self.ordered = False
+        fields = p.fields
+        if not times:
+            self.first_fields(fields)
+        else:
+            if p.time < times[-1]:
+                self.ordered = False
+            key = self.key
+            if key is None:
+                self.fields.append(fields)
+            elif len(fields) == 1 and key in fields:
+                self.fields.append(fields[key])
+            else:
+                self.widen(fields)
         times.append(p.time)
-        self.fields.append(p.fields)
         self.tags_held.append(p.tags)
+
+    def first_fields(self, fields: dict) -> None:
+        """The fields of the only point held: one field keeps the values only."""
+        if len(fields) == 1:
+            (key,) = fields
+            self.key = key
+            self.fields.append(fields[key])
+        else:
+            self.key = None
+            self.fields.append(fields)
+
+    def widen(self, fields: dict) -> None:
+        """A point with other fields: back to holding every point's dict."""
+        key = self.key
+        self.fields = [{key: v} for v in self.fields]
+        self.fields.append(fields)
+        self.key = None
 
     def _purge(self, oldest: int, inclusive: bool) -> None:
         """Drop the points before ``oldest`` (up to it unless ``inclusive``)
@@ -138,8 +178,12 @@ class _TimeWindow:
                 self.ordered = True
 
     def _batch(self, tmax: int) -> Batch:
-        points = list(map(BatchPoint, self.times, self.fields, self.tags_held))
-        return Batch(self.name, self.tags, self.by_name, tmax, points, group=self.group)
+        if self.key is None or not self.times:
+            points = list(map(BatchPoint, self.times, self.fields, self.tags_held))
+            return Batch(self.name, self.tags, self.by_name, tmax, points, group=self.group)
+        # Batch points only if a child reads them (a reducer reads the values).
+        return Batch(self.name, self.tags, self.by_name, tmax, None, group=self.group,
+                     columns=(self.times[:], self.key, self.fields[:], self.tags_held[:]))
 
     def _advance(self, t: int):
         node = self.node
