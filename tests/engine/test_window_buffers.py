@@ -140,3 +140,20 @@ def test_a_reducer_over_one_field_values_gives_what_it_gives_over_points(reducer
                for s in out["series"]}
     assert set(by_host) == {"a", "b"}
     assert by_host["a"] == by_host["b"]
+
+
+def test_points_of_several_series_in_one_group_keep_their_own_tags():
+    """Grouped by host, cpu0 and cpu1 share a window: its points' tags are
+    a list once they differ, and a later groupBy('cpu') sees each point's."""
+    table = SeriesTable()
+    cpu0 = table.intern("cpu", (("cpu", "cpu0"), ("host", "a")))
+    cpu1 = table.intern("cpu", (("cpu", "cpu1"), ("host", "a")))
+    rows = [[(cpu0, {"v": 1.0}, T0)], [(cpu0, {"v": 2.0}, T0 + S)],
+            [(cpu1, {"v": 5.0}, T0 + 2 * S)], [(cpu0, {"v": 3.0}, T0 + 3 * S)],
+            [(cpu1, {"v": 7.0}, T0 + 11 * S)], [(cpu1, {"v": 1.0}, T0 + 22 * S)]]
+    # groupBy holds a regrouped batch until a later one: the second window
+    # (at 22 s) lets the first out.
+    out = _run("stream|from().measurement('cpu').groupBy('host')"
+               "|window().period(10s).every(10s)|groupBy('cpu')|sum('v')|httpOut('out')", rows)
+    sums = {s["tags"]["cpu"]: s["values"][0][1] for s in out["series"]}
+    assert sums == {"cpu0": 6.0, "cpu1": 5.0}

@@ -9,6 +9,10 @@ from kapacitord_tw.engine.messages import (
 from kapacitord_tw.engine.node import (
     Node, _perf_ns, duration_ns, lambda_evaluator, node_type, prop)
 
+from kapacitord_tw.engine.nodes.lane import plan as plan_lane
+
+_UNPLANNED = object()
+
 
 def tag_names(dimensions, excluded=()) -> Tuple[bool, Tuple[str, ...]]:
     """``determineTagNames``: (all tags?, the named tags sorted, minus ``excluded``)."""
@@ -60,6 +64,9 @@ class FromNode(Node):
         # A string: its hash is cached, a tuple's is computed at every look-up.
         self._memo_key = ("from\n" + repr(self.fixed_dimensions) if self.fixed_dimensions is not None
                           else f"from*\n{self.by_name}")
+        #: this node, its where and window in one loop (see ``nodes.lane``),
+        #: planned on the first rows, once the task is linked
+        self._lane = _UNPLANNED
 
     def receive_rows(self, database: str, retention_policy: str, rows) -> None:
         """A chunk of written rows ``(series, fields, time)`` straight from
@@ -70,6 +77,12 @@ class FromNode(Node):
                 or (self.retention_policy and retention_policy != self.retention_policy)):
             self._exec_ns += _perf_ns() - started
             self._exec_count += len(rows)
+            return
+        lane = self._lane
+        if lane is _UNPLANNED:
+            lane = self._lane = plan_lane(self)
+        if lane is not None and lane.usable():
+            lane.run(database, retention_policy, rows)
             return
         measurement = self.measurement
         where = self.where.predicate if self.where is not None else None

@@ -5,15 +5,17 @@ by point times, never the wall clock; by count (``periodCount``/
 ``everyCount``) by the number of points.  A window holds only the time,
 fields and tags of each point, shared with the points it came from.
 
-A time window keeps them in three parallel lists (times, fields, tags)
-rather than an object per point: an int and two dicts that hold only
-strings and numbers are objects the cyclic GC does not track, where a
-million buffered point objects made each collection of the young
-generations under load take 10-600 ms (measured: 100 tasks, 120,000
-points/s).  While a group's points arrive in time order (the usual case)
+A time window keeps them in parallel lists (times, fields, and tags when
+its points do not all share one tags dict) rather than an object per
+point: an int and two dicts that hold only strings and numbers are objects
+the cyclic GC does not track, where a million buffered point objects made
+each collection of the young generations under load take 10-600 ms
+(measured: 100 tasks, 120,000 points/s).  While every point has the one
+field (what the parser's projection gives the usual task), only the values
+are kept.  While a group's points arrive in time order (the usual case)
 the window's start is found by bisection and cut off in one slice, not
-point by point.  Batch points are built when a window is emitted, and
-live only as long as the batch.
+point by point.  Batch points are built when a child reads them, and live
+only as long as the batch.
 """
 
 from __future__ import annotations
@@ -57,23 +59,7 @@ class WindowNode(GroupedNode):
             if type(msg) is Point:
                 g = groups.get(msg.group)
                 if g is not None and msg.time < g.next_emit:
-                    t = msg.time
-                    times = g.times
-                    fields = msg.fields
-                    if not times:
-                        g.first_fields(fields)
-                    else:
-                        if t < times[-1]:
-                            g.ordered = False
-                        key = g.key
-                        if key is None:
-                            g.fields.append(fields)
-                        elif len(fields) == 1 and key in fields:
-                            g.fields.append(fields[key])
-                        else:
-                            g.widen(fields)
-                    times.append(t)
-                    g.tags_held.append(msg.tags)
+                    g.hold(msg.time, msg.fields, msg.tags)
                     continue
             one(msg, out)
         self._end_chunk(started, len(msgs), out)
@@ -84,7 +70,7 @@ class WindowNode(GroupedNode):
 
 class _TimeWindow:
     __slots__ = ("node", "name", "tags", "by_name", "group", "next_emit", "times", "fields",
-                 "tags_held", "ordered", "key")
+                 "tags_held", "shared_tags", "ordered", "key")
 
     def __init__(self, node: WindowNode, first):
         self.node = node
@@ -113,7 +99,10 @@ class _TimeWindow:
         #: its values (no dict per point is kept); else the dicts (``key`` None)
         self.fields: list = []
         self.key = None
-        self.tags_held: list = []
+        #: their tags: while every point's are one dict (a series' points),
+        #: that dict alone; else a list (``tags_held`` not None)
+        self.shared_tags = None
+        self.tags_held = None
         #: the times are in order (then the window's start is bisected)
         self.ordered = True
 
@@ -121,12 +110,15 @@ class _TimeWindow:
         return len(self.times)
 
     def _append(self, p) -> None:
+        self.hold(p.time, p.fields, p.tags)
+
+    def hold(self, t: int, fields: dict, tags: dict) -> None:
+        """Buffer one point (``nodes.lane`` has this inline)."""
         times = self.times
-        fields = p.fields
         if not times:
-            self.first_fields(fields)
+            self.first(fields, tags)
         else:
-            if p.time < times[-1]:
+            if t < times[-1]:
                 self.ordered = False
             key = self.key
             if key is None:
@@ -135,11 +127,17 @@ class _TimeWindow:
                 self.fields.append(fields[key])
             else:
                 self.widen(fields)
-        times.append(p.time)
-        self.tags_held.append(p.tags)
+            if self.tags_held is not None:
+                self.tags_held.append(tags)
+            elif tags is not self.shared_tags:
+                self.unshare(tags)
+        times.append(t)
 
-    def first_fields(self, fields: dict) -> None:
-        """The fields of the only point held: one field keeps the values only."""
+    def first(self, fields: dict, tags: dict) -> None:
+        """The fields and tags of the only point held: one field keeps its
+        value only, and the tags are the group's until a point has others."""
+        self.shared_tags = tags
+        self.tags_held = None
         if len(fields) == 1:
             (key,) = fields
             self.key = key
@@ -147,6 +145,11 @@ class _TimeWindow:
         else:
             self.key = None
             self.fields.append(fields)
+
+    def unshare(self, tags: dict) -> None:
+        """A point with other tags than the points held: a list of them."""
+        self.tags_held = [self.shared_tags] * len(self.times)
+        self.tags_held.append(tags)
 
     def widen(self, fields: dict) -> None:
         """A point with other fields: back to holding every point's dict."""
@@ -173,17 +176,20 @@ class _TimeWindow:
         if cut:
             del times[:cut]
             del self.fields[:cut]
-            del self.tags_held[:cut]
+            if self.tags_held is not None:
+                del self.tags_held[:cut]
             if not times:
                 self.ordered = True
 
     def _batch(self, tmax: int) -> Batch:
-        if self.key is None or not self.times:
-            points = list(map(BatchPoint, self.times, self.fields, self.tags_held))
+        times = self.times
+        tags = self.tags_held[:] if self.tags_held is not None else [self.shared_tags] * len(times)
+        if self.key is None or not times:
+            points = list(map(BatchPoint, times, self.fields, tags))
             return Batch(self.name, self.tags, self.by_name, tmax, points, group=self.group)
         # Batch points only if a child reads them (a reducer reads the values).
         return Batch(self.name, self.tags, self.by_name, tmax, None, group=self.group,
-                     columns=(self.times[:], self.key, self.fields[:], self.tags_held[:]))
+                     columns=(times[:], self.key, self.fields[:], tags))
 
     def _advance(self, t: int):
         node = self.node

@@ -1,0 +1,169 @@
+"""Written rows through ``from() -> where() -> window()`` in one loop.
+
+The usual stream task (the cpu-alert task of Kapacitor's docs) filters,
+groups and windows every written point.  Node by node, each point became a
+:class:`Point` message and went through three chunk loops and two edge
+lists before its time and fields were buffered.  A lane does the same work
+row by row in one loop, and builds a message only where the window has more
+to do than buffering (a group's first point, a window to emit), which it
+hands to the window's own handlers.
+
+What the nodes count is what they count node by node: messages in and out,
+edge counts, groups, errors and their log lines, and the window's output,
+in order (``tests/engine/test_lanes.py`` compares the two).  The loop's
+time is shared among the nodes by the messages each one took.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from kapacitord_tw.engine.messages import Point, go_round, go_truncate
+from kapacitord_tw.engine.node import _perf_ns
+from kapacitord_tw.engine.nodes.transform import WhereNode
+from kapacitord_tw.engine.nodes.window import WindowNode
+
+__all__ = ["Lane", "plan"]
+
+
+class Lane:
+    """A ``from`` node, the ``where`` node it feeds (or None) and the time
+    window after them; :meth:`run` takes the rows ``from`` would."""
+
+    __slots__ = ("source", "where", "window")
+
+    def __init__(self, source, where, window):
+        self.source = source
+        self.where = where
+        self.window = window
+
+    def usable(self) -> bool:
+        """No stats node watches a node's groups (they count messages one by one)."""
+        return (self.source.group_stats is None and self.window.group_stats is None
+                and (self.where is None or self.where.group_stats is None))
+
+    def run(self, database: str, retention_policy: str, rows) -> None:
+        source, where, window = self.source, self.where, self.window
+        started = _perf_ns()
+        measurement = source.measurement
+        from_where = source.where.predicate if source.where is not None else None
+        truncate, rounding = source.truncate, source.round
+        memo_key = source._memo_key
+        grouping_of = source._grouping
+        if where is not None:
+            where_groups = where.groups
+            new_where_group = where.new_group
+            # A stateless predicate is one for every group (as in its chunk loop).
+            shared = (None if where.program.stateful
+                      else where.program.new_evaluator().predicate)
+        window_groups = window.groups
+        handle = window._handle_into
+        new_point = object.__new__
+        out: list = []
+        window._collecting = out
+        grouped = passed = 0
+        try:
+            for series, fields, when in rows:
+                if measurement and series.measurement != measurement:
+                    continue
+                tags = series.tags
+                if from_where is not None:
+                    try:
+                        if not from_where(when, fields, tags):
+                            continue
+                    except Exception as e:
+                        source._where_failed(e)
+                        continue
+                if truncate:
+                    when = go_truncate(when, truncate)
+                if rounding:
+                    when = go_round(when, rounding)
+                grouping = series.cache.get(memo_key)
+                if grouping is None:
+                    grouping = series.cache[memo_key] = grouping_of(series)
+                group = grouping[1]
+                grouped += 1
+                g = window_groups.get(group)
+                if where is not None:
+                    if shared is None:
+                        wg = where_groups.get(group)
+                        if wg is None:
+                            wg = where_groups[group] = new_where_group(None)
+                        predicate = wg.predicate
+                    else:
+                        # A group the window has was seen by the where (only
+                        # a delete, which reaches both, forgets it).
+                        if g is None and group not in where_groups:
+                            where_groups[group] = new_where_group(None)
+                        predicate = shared
+                    try:
+                        if not predicate(when, fields, tags):
+                            continue
+                    except Exception as e:
+                        where._failed(e)
+                        continue
+                passed += 1
+                if g is not None and when < g.next_emit:
+                    # _TimeWindow.hold, inline: the loop's commonest step.
+                    times = g.times
+                    if times:
+                        if when < times[-1]:
+                            g.ordered = False
+                        key = g.key
+                        if key is None:
+                            g.fields.append(fields)
+                        elif len(fields) == 1 and key in fields:
+                            g.fields.append(fields[key])
+                        else:
+                            g.widen(fields)
+                        if g.tags_held is not None:
+                            g.tags_held.append(tags)
+                        elif tags is not g.shared_tags:
+                            g.unshare(tags)
+                    else:
+                        g.first(fields, tags)
+                    times.append(when)
+                    continue
+                p = new_point(Point)
+                p.name = series.measurement
+                p.database = database
+                p.retention_policy = retention_policy
+                p.tags = tags
+                p.fields = fields
+                p.time = when
+                p.dimensions = grouping[0]
+                p.group = group
+                handle(p, out)
+        finally:
+            window._collecting = None
+        if where is None:
+            passed = grouped
+        spent = _perf_ns() - started
+        n = len(rows)
+        total = n + (grouped if where is not None else 0) + passed or 1
+        source._exec_ns += spent * n // total
+        source._exec_count += n
+        source.edge_counts[0] += grouped
+        if where is not None:
+            where._exec_ns += spent * grouped // total
+            where._exec_count += grouped
+            where.edge_counts[0] += passed
+        window._exec_ns += spent * passed // total
+        window._exec_count += passed
+        if out:
+            window.forward_many(out)
+
+
+def plan(source) -> Optional[Lane]:
+    """The lane starting at ``source`` (a from node), if its task has that shape."""
+    if len(source.children) != 1:
+        return None
+    node = source.children[0]
+    where = None
+    if type(node) is WhereNode:
+        if len(node.children) != 1:
+            return None
+        where, node = node, node.children[0]
+    if type(node) is not WindowNode or not (node.period and node.every):
+        return None
+    return Lane(source, where, node)
