@@ -30,12 +30,25 @@ class Lane:
     """A ``from`` node, the ``where`` node it feeds (or None) and the time
     window after them; :meth:`run` takes the rows ``from`` would."""
 
-    __slots__ = ("source", "where", "window")
+    __slots__ = ("source", "where", "window", "_parts")
 
     def __init__(self, source, where, window):
         self.source = source
         self.where = where
         self.window = window
+        # What each run needs, looked up once: a task with 100 measurements
+        # runs its lane for a few dozen rows at a time.
+        shared = None
+        if where is not None and not where.program.stateful:
+            # A stateless predicate is one for every group (as in its chunk loop).
+            shared = where.program.new_evaluator().predicate
+        self._parts = (
+            source.measurement,
+            source.where.predicate if source.where is not None else None,
+            source.truncate, source.round, source._memo_key, source._grouping,
+            where.groups if where is not None else None,
+            where.new_group if where is not None else None,
+            shared, window.groups, window._handle_into)
 
     def usable(self) -> bool:
         """No stats node watches a node's groups (they count messages one by one)."""
@@ -45,19 +58,8 @@ class Lane:
     def run(self, database: str, retention_policy: str, rows) -> None:
         source, where, window = self.source, self.where, self.window
         started = _perf_ns()
-        measurement = source.measurement
-        from_where = source.where.predicate if source.where is not None else None
-        truncate, rounding = source.truncate, source.round
-        memo_key = source._memo_key
-        grouping_of = source._grouping
-        if where is not None:
-            where_groups = where.groups
-            new_where_group = where.new_group
-            # A stateless predicate is one for every group (as in its chunk loop).
-            shared = (None if where.program.stateful
-                      else where.program.new_evaluator().predicate)
-        window_groups = window.groups
-        handle = window._handle_into
+        (measurement, from_where, truncate, rounding, memo_key, grouping_of, where_groups,
+         new_where_group, shared, window_groups, handle) = self._parts
         new_point = object.__new__
         out: list = []
         window._collecting = out
