@@ -58,6 +58,21 @@ def _tune_gc() -> None:
         gc.set_threshold(*GC_THRESHOLDS)
 
 
+def _split_runs(rows: list, runs: list) -> Optional[Dict[str, list]]:
+    """The rows of each measurement, cut along the parser's runs (None when
+    the runs do not cover the rows: then they are looked at one by one)."""
+    if sum(count for _m, count in runs) != len(rows):
+        return None
+    split: Dict[str, list] = {}
+    start = 0
+    for measurement, count in runs:
+        part = rows[start:start + count]
+        start += count
+        held = split.get(measurement)
+        split[measurement] = part if held is None else held + part
+    return split
+
+
 class _Route:
     __slots__ = ("every", "by_measurement", "targets", "measurements", "uniform", "disjoint",
                  "fields", "multi")
@@ -248,14 +263,16 @@ class Engine:
                 per_task[execution] = rows
             routed = len(rows)
         elif route.disjoint:
-            split: Dict[str, list] = {}
-            for row in rows:
-                measurement = row[0].measurement
-                part = split.get(measurement)
-                if part is None:
-                    split[measurement] = [row]
-                else:
-                    part.append(row)
+            split = _split_runs(rows, write.runs) if write.runs is not None else None
+            if split is None:
+                split = {}
+                for row in rows:
+                    measurement = row[0].measurement
+                    part = split.get(measurement)
+                    if part is None:
+                        split[measurement] = [row]
+                    else:
+                        part.append(row)
             routed = 0
             targets = route.by_measurement
             for measurement, part in split.items():

@@ -146,4 +146,5 @@ class WriteAPI(Area):
             raise plain_error(400, result.raw)
         self._stats.incr("points_written_ok", result.count)
         return self._bus.publish_rows(
-            WriteRows(database, rp, result.rows, result.count, wanted, fields, grouped))
+            WriteRows(database, rp, result.rows, result.count, wanted, fields, grouped,
+                      result.runs if grouped else None))

@@ -13,9 +13,11 @@ Worker -> daemon:
 
 * ``(READY, pid)`` once, when it can take jobs;
 * ``(RESET,)``: its series numbers start again from 0 (its table was full);
-* ``(ROWS, job, definitions, rows)``: ``definitions`` are the
+* ``(ROWS, job, definitions, rows, runs)``: ``definitions`` are the
   ``(measurement, tags)`` of its next series numbers, in order; ``rows``
   are ``(series number, fields, time)``, at most ``FRAME_ROWS`` of them;
+  ``runs``, when the rows are grouped by measurement, the ``(measurement,
+  count)`` of each measurement's rows in the frame, in order (else None);
 * ``(DONE, job, count, size)`` or ``(FAILED, job, kind, code, message,
   count_before, size)`` (see :class:`~kapacitord_tw.ingest.parsing.ParseFailed`).
 

@@ -62,11 +62,13 @@ class ParseJob:
 @attrs.define
 class Parsed:
     """A good body: the wanted rows ``(Series, fields, time)``, every point
-    counted, and the body's size once inflated."""
+    counted, the body's size once inflated, and -- when a worker grouped the
+    rows by measurement -- each measurement's ``(measurement, count)`` run."""
 
     rows: list
     count: int
     size: int
+    runs: Optional[list] = None
 
 
 @attrs.frozen

@@ -79,19 +79,41 @@ def widen_pipe(fd: int) -> None:
 
 
 class _Job:
-    __slots__ = ("number", "job", "deferred", "rows", "attempts", "cancelled")
+    __slots__ = ("number", "job", "deferred", "rows", "runs", "attempts", "cancelled")
 
     def __init__(self, number: int, job: ParseJob):
         self.number = number
         self.job = job
         self.rows: list = []
+        #: ``(measurement, count)`` of the rows so far, when a worker sends
+        #: them grouped by measurement (None: in write order)
+        self.runs: Optional[list] = []
         self.attempts = 0
         self.cancelled = False
         self.deferred = defer.Deferred(self._cancel)
 
     def _cancel(self, _d) -> None:
         self.cancelled = True
+        self.reset()
+
+    def reset(self) -> None:
+        """No rows yet (parsed again, or answered)."""
         self.rows = []
+        self.runs = []
+
+    def add(self, rows: list, runs: Optional[list]) -> None:
+        """A frame's rows, and their runs (a measurement's run may go on from the last frame)."""
+        self.rows.extend(rows)
+        held = self.runs
+        if held is None:
+            return
+        if runs is None:
+            self.runs = None
+            return
+        if held and runs and held[-1][0] == runs[0][0]:
+            held[-1] = (runs[0][0], held[-1][1] + runs[0][1])
+            runs = runs[1:]
+        held.extend(runs)
 
     def finish(self, result) -> None:
         if self.deferred.called:  # cancelled meanwhile
@@ -261,7 +283,7 @@ class ParsePool(Service):
         if entry.cancelled:
             return
         self.parsed_in_daemon += 1
-        entry.rows = []
+        entry.reset()
         self.fallback.parse(entry.job).addBoth(entry.finish)
 
     # ------------------------------------------------------------ answers
@@ -269,7 +291,7 @@ class ParsePool(Service):
     def _message(self, worker: _WorkerProtocol, message: tuple) -> None:
         kind = message[0]
         if kind == frames.ROWS:
-            _, number, definitions, rows = message
+            _, number, definitions, rows, runs = message
             series = worker.series
             if definitions:
                 intern = self.table.intern
@@ -278,16 +300,16 @@ class ParsePool(Service):
             if entry.number != number:
                 raise frames.FrameError(f"rows of job {number}, expected {entry.number}")
             if not entry.cancelled:
-                entry.rows.extend([(series[s], f, t) for s, f, t in rows])
+                entry.add([(series[s], f, t) for s, f, t in rows], runs)
         elif kind == frames.DONE:
             _, number, count, size = message
             entry = self._answered(worker, number)
-            entry.finish(Parsed(entry.rows, count, size))
-            entry.rows = []
+            entry.finish(Parsed(entry.rows, count, size, entry.runs or None))
+            entry.reset()
         elif kind == frames.FAILED:
             _, number, failure, code, raw, count_before, size = message
             entry = self._answered(worker, number)
-            entry.rows = []
+            entry.reset()
             entry.finish(ParseFailed(failure, code, raw, count_before, size))
         elif kind == frames.RESET:
             worker.series = []
@@ -318,7 +340,7 @@ class ParsePool(Service):
                 pid=worker.pid, why=reason.getErrorMessage(), jobs=len(jobs))
         retry = []
         for entry in jobs:
-            entry.rows = []
+            entry.reset()
             entry.attempts += 1
             if entry.cancelled:
                 continue

@@ -75,14 +75,17 @@ class WriteRows:
     the only fields their dicts hold (the others' rows are whole).
     ``grouped``: the rows may be grouped by measurement (each measurement's
     rows in write order, the measurements in order of first appearance).
+    ``runs``: when they are, each measurement's ``(measurement, count)``
+    in order, if the parser said (else None).
     """
 
-    __slots__ = ("database", "retention_policy", "rows", "count", "wanted", "fields", "grouped")
+    __slots__ = ("database", "retention_policy", "rows", "count", "wanted", "fields", "grouped",
+                 "runs")
 
     def __init__(self, database: str, retention_policy: str,
                  rows: List[Tuple[Series, dict, int]], count: Optional[int] = None,
                  wanted: Optional[frozenset] = None, fields: Optional[dict] = None,
-                 grouped: bool = False):
+                 grouped: bool = False, runs: Optional[list] = None):
         self.database = database
         self.retention_policy = retention_policy
         self.rows = rows
@@ -90,6 +93,7 @@ class WriteRows:
         self.wanted = wanted
         self.fields = fields or {}
         self.grouped = grouped
+        self.runs = runs
 
     def points(self) -> Tuple[Point, ...]:
         """The rows as ingest :class:`Point` objects (subscribers that want those)."""

@@ -99,7 +99,7 @@ class Worker:
                     for row in rows:
                         buckets[measurement_of[row[0]]].append(row)
                     continue
-                self.send((frames.ROWS, job, self._pending, rows))
+                self.send((frames.ROWS, job, self._pending, rows, None))
                 self._pending = []
                 self._out.flush()  # the daemon unpacks while we parse on
         except StopIteration as done:
@@ -119,12 +119,21 @@ class Worker:
         each task walks its own, in consecutive memory (with 100 tasks on
         interleaved measurements, 0.91 against 0.75-0.80 of one task's rate)."""
         rows = list(chain.from_iterable(buckets.values()))
+        # Each measurement's span of rows: the daemon splits the write by
+        # measurement with slices, not by looking at every row.
+        spans = []
+        first = 0
+        for measurement, bucket in buckets.items():
+            spans.append((measurement, first, first + len(bucket)))
+            first += len(bucket)
         start, n = 0, len(rows)
         while start < n:
             end = min(n, start + frames.FRAME_ROWS)
             while end - start > 1 and sum(map(len, map(_fields_of, rows[start:end]))) > FRAME_FIELDS:
                 end = start + (end - start) // 2
-            self.send((frames.ROWS, job, self._pending, rows[start:end]))
+            runs = [(m, min(stop, end) - max(begin, start)) for m, begin, stop in spans
+                    if begin < end and stop > start]
+            self.send((frames.ROWS, job, self._pending, rows[start:end], runs))
             self._pending = []
             start = end
 

@@ -107,6 +107,31 @@ def test_tasks_on_one_measurement_each_get_their_rows_in_write_order():
     assert (e.routed, e.unrouted) == (5, 1)
 
 
+def test_rows_grouped_with_their_runs_are_cut_into_each_tasks_rows():
+    """A worker that grouped the rows says where each measurement's run is:
+    the tasks get the same rows as when every row is looked at."""
+    def seen_by(runs):
+        e = engine()
+        seen = {}
+        for name in ("cpu", "mem", "disk"):
+            ex = task(e, name, name)
+            ex.feed_rows = (lambda name: lambda db, rp, rows: seen.setdefault(name, []).extend(
+                (r[0].measurement, r[2]) for r in rows))(name)
+        w = write(["cpu"] * 3 + ["mem"] * 2 + ["swap"] + ["disk"] * 4)
+        w.grouped, w.runs = True, runs
+        e.publish_rows(w)
+        e.flush()
+        return seen, (e.routed, e.unrouted)
+
+    looked_at = seen_by(None)
+    assert looked_at[0]["disk"] == [("disk", T0 + i * S) for i in range(6, 10)]
+    assert seen_by([("cpu", 3), ("mem", 2), ("swap", 1), ("disk", 4)]) == looked_at
+    # A measurement's run split across the worker's frames is still one.
+    assert seen_by([("cpu", 2), ("cpu", 1), ("mem", 2), ("swap", 1), ("disk", 4)]) == looked_at
+    # Runs that do not add up to the rows are not trusted.
+    assert seen_by([("cpu", 3), ("mem", 2)]) == looked_at
+
+
 def test_a_task_on_two_measurements_keeps_the_rows_interleaved():
     e = engine()
     script = "var a = stream|from().measurement('cpu')\nvar b = stream|from().measurement('mem')\n"

@@ -274,10 +274,13 @@ def test_workers_group_the_rows_by_measurement_when_every_subscriber_reads_one(
     assert write.grouped and write.count == 600
     got = [(s.measurement, t) for s, _f, t in write.rows]
     assert got == [("a", t) for t in range(0, 600, 2)] + [("b", t) for t in range(1, 600, 2)]
+    # Each measurement's run, whole although it spans frames of 250 rows.
+    assert write.runs == [("a", 300), ("b", 300)]
     # String fields can make rows of any size: those writes keep the parser's frames.
     body = b'a,host=x s="one" 1\nb,host=x s="two" 2\na,host=x s="three" 3\n'
     assert h.finish(post(h, body)).code == 204
     assert [t for _s, _f, t in writes[1].rows] == [1, 2, 3]
+    assert writes[1].runs is None
 
 
 def test_workers_yield_the_cpu_to_the_daemon_but_not_to_everyone(write_workers):
