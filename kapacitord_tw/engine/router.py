@@ -69,7 +69,10 @@ def _split_runs(rows: list, runs: list) -> Optional[Dict[str, list]]:
         part = rows[start:start + count]
         start += count
         held = split.get(measurement)
-        split[measurement] = part if held is None else held + part
+        if held is None:
+            split[measurement] = part
+        else:
+            held.extend(part)  # the measurement's rows of a later frame
     return split
 
 

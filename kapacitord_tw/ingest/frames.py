@@ -7,7 +7,7 @@ raw bytes, so a 25 MiB body is not copied into a marshal string.
 Daemon -> worker: ``(JOB, job, gzip, precision, now_ns, wanted,
 allow_unsigned, limit, fields, grouped, body_length)`` then the body
 (``fields``: measurement -> the only field names its rows need;
-``grouped``: the rows may come grouped by measurement, first seen first).
+``grouped``: each frame's rows may come grouped by measurement, first seen first).
 
 Worker -> daemon:
 
@@ -16,8 +16,9 @@ Worker -> daemon:
 * ``(ROWS, job, definitions, rows, runs)``: ``definitions`` are the
   ``(measurement, tags)`` of its next series numbers, in order; ``rows``
   are ``(series number, fields, time)``, at most ``FRAME_ROWS`` of them;
-  ``runs``, when the rows are grouped by measurement, the ``(measurement,
-  count)`` of each measurement's rows in the frame, in order (else None);
+  ``runs``, when the job asked for rows grouped by measurement, the
+  ``(measurement, count)`` of each measurement's rows in the frame, in
+  order (else None);
 * ``(DONE, job, count, size)`` or ``(FAILED, job, kind, code, message,
   count_before, size)`` (see :class:`~kapacitord_tw.ingest.parsing.ParseFailed`).
 

@@ -73,10 +73,10 @@ class WriteRows:
     a router whose tasks all take exactly those can skip looking at rows.
     ``fields`` is the projection the rows were parsed with: measurement ->
     the only fields their dicts hold (the others' rows are whole).
-    ``grouped``: the rows may be grouped by measurement (each measurement's
-    rows in write order, the measurements in order of first appearance).
-    ``runs``: when they are, each measurement's ``(measurement, count)``
-    in order, if the parser said (else None).
+    ``grouped``: the rows may be grouped by measurement, frame by frame
+    (each measurement's rows still in write order).  ``runs``: when they
+    are, the ``(measurement, count)`` of each group, in order, if the
+    parser said (else None).
     """
 
     __slots__ = ("database", "retention_policy", "rows", "count", "wanted", "fields", "grouped",
