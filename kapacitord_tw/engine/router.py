@@ -22,6 +22,7 @@ from __future__ import annotations
 import gc
 import time
 from collections import deque
+from itertools import accumulate
 from typing import Deque, Dict, List, Optional, Tuple
 
 from twisted.internet import defer
@@ -61,18 +62,20 @@ def _tune_gc() -> None:
 def _split_runs(rows: list, runs: list) -> Optional[Dict[str, list]]:
     """The rows of each measurement, cut along the parser's runs (None when
     the runs do not cover the rows: then they are looked at one by one)."""
-    if sum(count for _m, count in runs) != len(rows):
+    if not runs:
+        return None
+    measurements, counts = zip(*runs)
+    bounds = [0, *accumulate(counts)]
+    if bounds[-1] != len(rows):
         return None
     split: Dict[str, list] = {}
-    start = 0
-    for measurement, count in runs:
-        part = rows[start:start + count]
-        start += count
-        held = split.get(measurement)
+    get = split.get
+    for measurement, part in zip(measurements, map(rows.__getitem__, map(slice, bounds, bounds[1:]))):
+        held = get(measurement)
         if held is None:
             split[measurement] = part
         else:
-            held.extend(part)  # the measurement's rows of a later frame
+            held += part  # the measurement's rows of a later frame
     return split
 
 

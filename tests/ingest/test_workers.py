@@ -273,18 +273,25 @@ def test_workers_group_the_rows_by_measurement_when_every_subscriber_reads_one(
     (write,) = writes
     assert write.grouped and write.count == 600
     got = [(s.measurement, t) for s, _f, t in write.rows]
-    # Each frame's rows grouped by measurement; each measurement's in write order.
-    assert [t for m, t in got if m == "a"] == list(range(0, 600, 2))
-    assert [t for m, t in got if m == "b"] == list(range(1, 600, 2))
-    assert got[0] == ("a", 0) and got[1] == ("a", 2)
-    # The runs say where each measurement's rows are, frame after frame
-    # (600 lines make three frames); adjacent runs of one measurement are one.
-    assert [m for m, count in write.runs for _ in range(count)] == [m for m, _t in got]
-    assert [m for m, _count in write.runs] == ["a", "b", "a", "b", "a", "b"]
+    assert got == [("a", t) for t in range(0, 600, 2)] + [("b", t) for t in range(1, 600, 2)]
+    # Each measurement's run, whole although it spans frames of 250 rows.
+    assert write.runs == [("a", 300), ("b", 300)]
+    # String fields can make rows of any size: those writes keep the parser's frames.
     body = b'a,host=x s="one" 1\nb,host=x s="two" 2\na,host=x s="three" 3\n'
     assert h.finish(post(h, body)).code == 204
-    assert [t for _s, _f, t in writes[1].rows] == [1, 3, 2]
-    assert writes[1].runs == [("a", 2), ("b", 1)]
+    assert [t for _s, _f, t in writes[1].rows] == [1, 2, 3]
+    assert writes[1].runs is None
+    # A long write is grouped 2,000 rows or so at a time (GROUP_ROWS): each
+    # measurement's rows stay in write order, and the runs say where they are.
+    body = b"".join(b"%s,host=h%d v=%d %d\n" % (b"ab"[i % 2:i % 2 + 1], i, i, i)
+                    for i in range(5000))
+    assert h.finish(post(h, body)).code == 204
+    long = writes[2]
+    got = [(s.measurement, t) for s, _f, t in long.rows]
+    assert [t for m, t in got if m == "a"] == list(range(0, 5000, 2))
+    assert [t for m, t in got if m == "b"] == list(range(1, 5000, 2))
+    assert [m for m, count in long.runs for _ in range(count)] == [m for m, _t in got]
+    assert len(long.runs) > 2  # more than one group of each (adjacent runs are joined)
 
 
 def test_workers_yield_the_cpu_to_the_daemon_but_not_to_everyone(write_workers):
