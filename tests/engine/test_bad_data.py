@@ -71,6 +71,23 @@ def test_a_string_where_a_float_is_compared_drops_that_point_and_counts_it(h, lo
     assert "mismatched type" in errors[0]["error"]
 
 
+def test_the_cpu_alert_shape_counts_a_bad_point_and_keeps_windowing(h, logged):
+    """from|where|window runs as one loop (nodes/lane.py): a string still costs
+    only its point, is counted and logged at the where, and later windows close."""
+    define(h, "stream|from().measurement('cpu')|where(lambda: \"usage\" >= 0.0)"
+              "|window().period(10s).every(10s)|mean('usage')|httpOut('out')")
+    write(h, 'cpu usage=50 1\ncpu usage="high" 2\ncpu usage=70 3\n'
+             'cpu usage=10 12\ncpu usage="x" 15\ncpu usage=30 24\n')
+    stats = node_stats(h)
+    assert (stats["where2"]["collected"], stats["where2"]["emitted"],
+            stats["where2"]["errors"]) == (6, 4, 2)
+    assert (stats["window3"]["collected"], stats["window3"]["emitted"]) == (4, 2)
+    # [1 s, 11 s) closed at 12 s (mean 60), [12 s, 22 s) at 24 s: 10 alone.
+    assert output(h)["series"][0]["values"] == [["1970-01-01T00:00:22Z", 10.0]]
+    errors = engine_errors(logged)
+    assert [(e["task"], e["node"]) for e in errors] == [("t", "where2")] * 2
+
+
 def test_a_failing_from_where_drops_that_point_counts_it_and_keeps_the_order(h, logged):
     define(h, "stream|from().measurement('cpu').where(lambda: \"usage\" > 10.0)"
               "|httpOut('out')")

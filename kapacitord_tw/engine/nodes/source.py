@@ -78,6 +78,8 @@ class FromNode(Node):
             self._exec_ns += _perf_ns() - started
             self._exec_count += len(rows)
             return
+        # A from -> where -> window task takes the rows in one loop, which
+        # repeats this one's filtering and grouping inline (keep them alike).
         lane = self._lane
         if lane is _UNPLANNED:
             lane = self._lane = plan_lane(self)
