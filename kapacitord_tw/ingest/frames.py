@@ -19,6 +19,11 @@ Worker -> daemon:
   ``runs``, when the job asked for rows grouped by measurement, the
   ``(measurement, count)`` of each measurement's rows in the frame, in
   order (else None);
+* ``(COLUMNS, job, definitions, count, handles, values, times, runs)``:
+  the same as ROWS for a job whose points keep one field each (see
+  :mod:`~kapacitord_tw.ingest.columns`): ``count`` points (``COLUMN_ROWS``
+  at most), their series numbers, values (None: the point lacks the
+  field) and times, packed by :func:`pack_columns`;
 * ``(DONE, job, count, size)`` or ``(FAILED, job, kind, code, message,
   count_before, size)`` (see :class:`~kapacitord_tw.ingest.parsing.ParseFailed`).
 
@@ -29,9 +34,10 @@ from __future__ import annotations
 
 import marshal
 import struct
+from array import array
 from typing import Iterator, List
 
-JOB, READY, RESET, ROWS, DONE, FAILED = range(6)
+JOB, READY, RESET, ROWS, DONE, FAILED, COLUMNS = range(7)
 
 LENGTH = struct.Struct(">I")
 HEADER = LENGTH.size
@@ -39,10 +45,12 @@ HEADER = LENGTH.size
 #: daemon unpacks one frame at a time on the reactor, so no frame is huge.
 FRAME_ROWS = 250
 FRAME_CHARS = 256 * 1024
+#: Points per COLUMNS frame (about 20 bytes each marshalled).
+COLUMN_ROWS = 2000
 #: Larger frames are a broken peer (a body never travels inside a frame).
 MAX_FRAME = 256 * 1024 * 1024
 
-__all__ = ["DONE", "FAILED", "FrameReader", "JOB", "READY", "RESET", "ROWS", "frame"]
+__all__ = ["COLUMNS", "DONE", "FAILED", "FrameReader", "JOB", "READY", "RESET", "ROWS", "frame"]
 
 
 def frame(message: tuple) -> bytes:
@@ -52,6 +60,39 @@ def frame(message: tuple) -> bytes:
 
 class FrameError(Exception):
     """The peer sent something that is not a frame."""
+
+
+def pack_columns(handles: list, values: list, times: list) -> tuple:
+    """``(count, handles, values, times)`` as machine arrays' bytes, which
+    marshal copies whole (a list costs it a type tag and a reference check
+    per item); values with a None stay a list; times that are all one
+    object (a write's server time) are that one int."""
+    n = len(handles)
+    if None not in values:
+        values = array("d", values).tobytes()
+    if n and times.count(times[0]) == n:
+        times = times[0]
+    else:
+        times = array("q", times).tobytes()
+    return n, array("I", handles).tobytes(), values, times
+
+
+def unpack_columns(count, handles, values, times) -> tuple:
+    """:func:`pack_columns` undone: three lists of ``count`` items (the
+    times of one int are that object, shared)."""
+    try:
+        handles = memoryview(handles).cast("I").tolist()
+        if type(values) is not list:
+            values = memoryview(values).cast("d").tolist()
+        if type(times) is int:
+            times = [times] * count
+        else:
+            times = memoryview(times).cast("q").tolist()
+    except (TypeError, ValueError) as e:
+        raise FrameError(f"bad columns: {e}") from None
+    if not (len(handles) == len(values) == len(times) == count):
+        raise FrameError("columns of unequal lengths")
+    return handles, values, times
 
 
 class FrameReader:

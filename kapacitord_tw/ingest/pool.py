@@ -28,6 +28,7 @@ from twisted.python.failure import Failure
 
 import kapacitord_tw
 from kapacitord_tw.ingest import frames
+from kapacitord_tw.ingest.columns import ColumnRows, single_names
 from kapacitord_tw.ingest.parsing import DaemonParser, ParseFailed, ParseJob, Parsed
 from kapacitord_tw.ingest.rows import SeriesTable
 
@@ -103,7 +104,26 @@ class _Job:
 
     def add(self, rows: list, runs: Optional[list]) -> None:
         """A frame's rows, and their runs (a measurement's run may go on from the last frame)."""
+        if type(self.rows) is ColumnRows:
+            self.rows = list(self.rows)
         self.rows.extend(rows)
+        self._add_runs(runs)
+
+    def add_columns(self, series: list, values: list, times: list,
+                    runs: Optional[list]) -> None:
+        """A COLUMNS frame's points (see :mod:`~kapacitord_tw.ingest.columns`)."""
+        held = self.rows
+        if type(held) is ColumnRows:
+            held.extend(series, values, times)
+        else:
+            part = ColumnRows(series, values, times, single_names(self.job.fields) or {})
+            if held:
+                held.extend(part)
+            else:
+                self.rows = part
+        self._add_runs(runs)
+
+    def _add_runs(self, runs: Optional[list]) -> None:
         held = self.runs
         if held is None:
             return
@@ -301,6 +321,18 @@ class ParsePool(Service):
                 raise frames.FrameError(f"rows of job {number}, expected {entry.number}")
             if not entry.cancelled:
                 entry.add([(series[s], f, t) for s, f, t in rows], runs)
+        elif kind == frames.COLUMNS:
+            _, number, definitions, count, handles, values, times, runs = message
+            handles, values, times = frames.unpack_columns(count, handles, values, times)
+            series = worker.series
+            if definitions:
+                intern = self.table.intern
+                series.extend([intern(m, tags) for m, tags in definitions])
+            entry = worker.jobs[0]
+            if entry.number != number:
+                raise frames.FrameError(f"columns of job {number}, expected {entry.number}")
+            if not entry.cancelled:
+                entry.add_columns(list(map(series.__getitem__, handles)), values, times, runs)
         elif kind == frames.DONE:
             _, number, count, size = message
             entry = self._answered(worker, number)
@@ -318,7 +350,7 @@ class ParsePool(Service):
             self.log.debug("parse worker {pid} ready", pid=worker.pid)
         else:
             raise frames.FrameError(f"unknown message {kind!r}")
-        if kind != frames.ROWS:
+        if kind != frames.ROWS and kind != frames.COLUMNS:
             self._dispatch()
 
     def _answered(self, worker: _WorkerProtocol, number: int) -> _Job:

@@ -19,6 +19,7 @@ from operator import itemgetter
 from typing import BinaryIO, List
 
 from kapacitord_tw.ingest import frames
+from kapacitord_tw.ingest.columnparse import columnar, parse_columns
 from kapacitord_tw.ingest.gunzip import GzipError, gunzip
 from kapacitord_tw.ingest.lineprotocol import (
     FieldDecodeError,
@@ -86,6 +87,15 @@ class Worker:
                 self._out.flush()
                 return
         size = len(body)
+        if columnar(wanted, fields) is not None:
+            columns = parse_columns(body, precision, now_ns, self.keys, wanted=wanted,
+                                    fields=fields, allow_unsigned=allow_unsigned)
+            if columns is not None:
+                del body
+                self._send_columns(job, columns, grouped)
+                self.send((frames.DONE, job, columns[-1], size))
+                self._out.flush()
+                return
         # Without string fields a row's size follows its field count, so
         # rows regrouped into frames stay as small as the parser's chunks.
         grouped = grouped and b'"' not in body
@@ -126,6 +136,22 @@ class Worker:
         self._out.flush()
 
 
+    def _send_columns(self, job: int, columns: tuple, grouped: bool) -> None:
+        """A write parsed into columns, ``frames.COLUMN_ROWS`` points a frame;
+        grouped by measurement ``GROUP_ROWS`` at a time when the job asks."""
+        handles, measurements, values, times, _count = columns
+        n = len(handles)
+        step = frames.COLUMN_ROWS
+        for start in range(0, n, step):
+            end = start + step
+            part = (handles[start:end], values[start:end], times[start:end])
+            runs = None
+            if grouped:
+                part, runs = _grouped(part, measurements[start:end])
+            self.send((frames.COLUMNS, job, self._pending, *frames.pack_columns(*part), runs))
+            self._pending = []
+            self._out.flush()
+
     def _send_grouped(self, job: int, buckets: dict) -> None:
         """Each measurement's rows of the last ``GROUP_ROWS`` together: the
         daemon then builds them, and each task walks its own, in consecutive
@@ -149,6 +175,24 @@ class Worker:
             self.send((frames.ROWS, job, self._pending, rows[start:end], runs))
             self._pending = []
             start = end
+
+
+def _grouped(columns: tuple, measurements: list) -> tuple:
+    """Columns reordered so each measurement's points are together (in
+    write order, first seen first), and the ``(measurement, count)`` runs."""
+    if len(set(measurements)) == 1:
+        return columns, [(measurements[0], len(measurements))]
+    buckets: dict = {}
+    get = buckets.get
+    for i, measurement in enumerate(measurements):
+        bucket = get(measurement)
+        if bucket is None:
+            buckets[measurement] = [i]
+        else:
+            bucket.append(i)
+    order = list(chain.from_iterable(buckets.values()))
+    runs = [(m, len(b)) for m, b in buckets.items()]
+    return tuple(list(map(c.__getitem__, order)) for c in columns), runs
 
 
 def read_exactly(source: BinaryIO, n: int) -> bytes:

@@ -4,11 +4,13 @@ tasks take is handed to them whole, without looking at each row."""
 
 from __future__ import annotations
 
+import pytest
 from twisted.internet import task as ttask
 
 from kapacitord_tw import tick
 from kapacitord_tw.engine.router import Engine
 from kapacitord_tw.engine.task import TaskExecution
+from kapacitord_tw.ingest.columns import ColumnRows
 from kapacitord_tw.ingest.rows import SeriesTable, WriteRows
 
 S = 1_000_000_000
@@ -107,29 +109,60 @@ def test_tasks_on_one_measurement_each_get_their_rows_in_write_order():
     assert (e.routed, e.unrouted) == (5, 1)
 
 
-def test_rows_grouped_with_their_runs_are_cut_into_each_tasks_rows():
+def as_columns(w):
+    """The same write as a worker sends it when its tasks read one field."""
+    series, fields, times = zip(*w.rows)
+    w.rows = ColumnRows(list(series), [f["v"] for f in fields], list(times),
+                        {m: "v" for m in ("cpu", "mem", "disk", "swap")})
+    return w
+
+
+@pytest.mark.parametrize("columns", [False, True])
+def test_rows_grouped_with_their_runs_are_cut_into_each_tasks_rows(columns):
     """A worker that grouped the rows says where each measurement's run is:
     the tasks get the same rows as when every row is looked at."""
-    def seen_by(runs):
+    def seen_by(runs, order=("cpu",) * 3 + ("mem",) * 2 + ("swap",) + ("disk",) * 4):
         e = engine()
         seen = {}
         for name in ("cpu", "mem", "disk"):
             ex = task(e, name, name)
             ex.feed_rows = (lambda name: lambda db, rp, rows: seen.setdefault(name, []).extend(
-                (r[0].measurement, r[2]) for r in rows))(name)
-        w = write(["cpu"] * 3 + ["mem"] * 2 + ["swap"] + ["disk"] * 4)
+                (r[0].measurement, r[1], r[2]) for r in rows))(name)
+        w = write(list(order))
+        if columns:
+            as_columns(w)
         w.grouped, w.runs = True, runs
         e.publish_rows(w)
         e.flush()
         return seen, (e.routed, e.unrouted)
 
     looked_at = seen_by(None)
-    assert looked_at[0]["disk"] == [("disk", T0 + i * S) for i in range(6, 10)]
+    assert looked_at[0]["disk"] == [("disk", {"v": float(i)}, T0 + i * S) for i in range(6, 10)]
     assert seen_by([("cpu", 3), ("mem", 2), ("swap", 1), ("disk", 4)]) == looked_at
     # A measurement's run split across the worker's frames is still one.
     assert seen_by([("cpu", 2), ("cpu", 1), ("mem", 2), ("swap", 1), ("disk", 4)]) == looked_at
     # Runs that do not add up to the rows are not trusted.
     assert seen_by([("cpu", 3), ("mem", 2)]) == looked_at
+    # A measurement's rows in two groups (frames of 2,000 grouped on their own).
+    again = ("cpu", "cpu", "mem", "disk", "cpu", "mem", "swap", "disk", "disk", "disk")
+    both = seen_by([("cpu", 2), ("mem", 1), ("disk", 1), ("cpu", 1), ("mem", 1), ("swap", 1),
+                    ("disk", 3)], again)
+    assert both == seen_by(None, again)
+    assert [t for _m, _f, t in both[0]["cpu"]] == [T0, T0 + S, T0 + 4 * S]
+
+
+def test_a_columnar_write_is_chunked_more_coarsely_and_reaches_its_task_whole():
+    e = Engine(ttask.Clock(), slice_points=50, chunk_points=10)
+    assert e.column_chunk_points == 50
+    ex = task(e, "cpu", "cpu")
+    got = []
+    ex.feed_rows = lambda db, rp, rows: got.append(rows)
+    w = as_columns(write(["cpu"] * 120))
+    e.publish_rows(w)
+    e.flush()
+    assert [len(c) for c in got] == [50, 50, 20]
+    assert all(type(c) is ColumnRows for c in got)
+    assert [r for c in got for r in c] == list(w.rows)
 
 
 def test_a_task_on_two_measurements_keeps_the_rows_interleaved():

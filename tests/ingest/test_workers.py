@@ -319,3 +319,37 @@ def test_workers_yield_the_cpu_to_the_daemon_but_not_to_everyone(write_workers):
         for hog in hogs:
             hog.kill()
             hog.wait()
+
+
+def test_writes_whose_subscribers_read_one_field_travel_as_columns(tmp_path, write_workers):
+    from kapacitord_tw.ingest.columns import ColumnRows
+    from kapacitord_tw.ingest.lineprotocol import parse_rows
+    h = secured(tmp_path)
+    write_workers.serve(h)
+    writes = []
+    one = frozenset({"usage_idle"})
+    h.app.bus.subscribe(lambda points: None, rows=writes.append,
+                        wanted=lambda db, rp: frozenset({"m000", "m001", "m002"}),
+                        fields=lambda db, rp: {m: one for m in ("m000", "m001", "m002")},
+                        grouped=lambda db, rp: True)
+    body = cpu_body(5000, measurements=4)  # m003 is nobody's
+    assert h.finish(post(h, body)).code == 204
+    (write,) = writes
+    assert type(write.rows) is ColumnRows and write.count == 5000
+    rows, _count = parse_rows(body, "n", 0, wanted=frozenset({"m000", "m001", "m002"}),
+                              fields={m: one for m in ("m000", "m001", "m002")})
+    got = [(s.measurement, s.key, f) for s, f, _t in write.rows]
+    # Grouped by measurement 2,000 points at a time, each measurement's in write order.
+    assert sorted(got) == sorted((s.measurement, s.key, f) for s, f, _t in rows)
+    for m in ("m000", "m001", "m002"):
+        assert [k for mm, k, _f in got if mm == m] == [s.key for s, _f, _t in rows
+                                                        if s.measurement == m]
+    assert [m for m, count in write.runs for _ in range(count)] == [m for m, _k, _f in got]
+    # One time for the whole write, held once a frame (not an int per point).
+    times = write.rows.times
+    assert len(set(times)) == 1 and len(set(map(id, times))) <= 3
+    # A point without the field, and an int field: still what rows say.
+    assert h.finish(post(h, b"m000,host=a other=1\nm000,host=b usage_idle=2\n" * 200)).code == 204
+    assert [f for _s, f, _t in writes[1].rows][:2] == [{}, {"usage_idle": 2.0}]
+    assert h.finish(post(h, b"m000,host=a usage_idle=1i\n" * 2000)).code == 204
+    assert type(writes[2].rows) is list and writes[2].rows[0][1] == {"usage_idle": 1}
