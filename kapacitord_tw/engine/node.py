@@ -351,6 +351,9 @@ class GroupedNode(Node):
     missing ones fall back to the node's defaults.
     """
 
+    #: bumped when a group is deleted (what caches of groups check)
+    group_epoch = 0
+
     def __init__(self, spec, task):
         super().__init__(spec, task)
         self.groups: Dict[str, object] = {}
@@ -392,6 +395,7 @@ class GroupedNode(Node):
 
     def delete_group(self, d: DeleteGroup):
         g = self.groups.pop(d.group, None)
+        self.group_epoch += 1
         if g is not None:
             handler = getattr(g, "delete_group", None)
             if handler is not None:

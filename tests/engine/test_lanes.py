@@ -90,3 +90,86 @@ def test_a_stats_node_watching_the_window_turns_the_lane_off():
     assert counters(ex) == counters(reference)
     assert ex.outputs["out"].result() == reference.outputs["out"].result()
     assert T0 and S  # the fixtures' clock: point times, not the wall clock
+
+
+def column_points():
+    """Points a columnar write can hold: one float field or none, a tag of
+    the field's name on some (the where's error), and another measurement
+    among them."""
+    from kapacitord_tw.ingest.points import Point as IngestPoint
+    out = []
+    for i in range(150):
+        host = ("a", "b", "c", "skip")[i % 4]
+        tags = (("host", host),) if i % 23 else (("host", host), ("usage", "x"))
+        fields = () if i % 17 == 0 else (("usage", float((i * 37) % 100)),)
+        out.append(IngestPoint("db", "rp", "cpu", tags, fields, T0 + i * S // 3))
+        if i % 10 == 0:
+            out.append(IngestPoint("db", "rp", "mem", (("host", host),), (("usage", 1.0),),
+                                   T0 + i * S // 3))
+    return out
+
+
+def fed_point_by_point(ex, ingest):
+    """Every point, the other measurement's too (the from node drops those)."""
+    from kapacitord_tw.engine.messages import Point
+    for p in ingest:
+        ex.feed([Point(p.measurement, p.database, p.retention_policy, dict(p.tags),
+                       dict(p.fields), p.time)])
+
+
+def fed_as_columns(ex, ingest, size, table=None):
+    from kapacitord_tw.ingest.columns import ColumnRows
+    from kapacitord_tw.ingest.rows import SeriesTable
+    table = SeriesTable() if table is None else table
+    handles = [table.intern(p.measurement, p.tags) for p in ingest]
+    values = [dict(p.fields).get("usage") for p in ingest]
+    columns = ColumnRows(handles, values, [p.time for p in ingest], {"cpu": "usage", "mem": "usage"})
+    for start in range(0, len(columns), size):
+        ex.feed_rows("db", "rp", columns[start:start + size])
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_columns_through_the_lane_give_what_point_by_point_delivery_gives(name):
+    ingest = column_points()
+    reference = execution(SCRIPTS[name])
+    fed_point_by_point(reference, ingest)
+    expected = reference.outputs["out"].result()
+    assert expected["series"]
+    for size in (1, 13, 1000):
+        ex = execution(SCRIPTS[name])
+        fed_as_columns(ex, ingest, size)
+        assert counters(ex) == counters(reference), (name, size)
+        assert ex.edges() == reference.edges()
+        assert ex.outputs["out"].result() == expected
+        for node in ex.nodes:
+            assert ex.nodes[node].counters == reference.nodes[node].counters, node
+
+
+def test_the_columns_errors_are_the_wheres():
+    ex = execution(SCRIPTS["cpu-alert"])
+    fed_as_columns(ex, column_points(), 40)
+    stats = ex.execution_stats()["node-stats"]
+    # no value (every 17th), a tag named "usage" (every 23rd)
+    assert stats["where2"]["errors"] == len([i for i in range(150) if i % 17 == 0 or i % 23 == 0])
+    assert stats["from1"]["collected"] == 150 + 15
+
+
+def test_a_deleted_window_group_is_not_fed_through_the_lanes_memory():
+    from kapacitord_tw.engine.messages import DeleteGroup
+    ex = execution(SCRIPTS["cpu-alert"])
+    from kapacitord_tw.ingest.rows import SeriesTable
+    table = SeriesTable()  # the same series in both writes, as the daemon's
+    ingest = [p for p in column_points() if p.measurement == "cpu"]
+    fed_as_columns(ex, ingest[:20], 20, table)
+    window = ex.nodes["window3"]
+    lane = ex.nodes["from1"]._lane
+    old = dict(window.groups)
+    assert old and lane._slots
+    for group, g in old.items():
+        message = DeleteGroup(group, dict(g.tags), None)
+        ex.nodes["where2"].delete_group(message)
+        window.delete_group(message)
+    held = {g: len(w.times) for g, w in old.items()}
+    fed_as_columns(ex, ingest[20:40], 20, table)
+    assert {g: len(w.times) for g, w in old.items()} == held  # the old ones got nothing
+    assert window.groups and all(window.groups[g] is not old[g] for g in window.groups)

@@ -22,6 +22,7 @@ from kapacitord_tw.engine.messages import Point, go_round, go_truncate
 from kapacitord_tw.engine.node import _perf_ns
 from kapacitord_tw.engine.nodes.transform import WhereNode
 from kapacitord_tw.engine.nodes.window import WindowNode
+from kapacitord_tw.ingest.columns import ColumnRows
 
 __all__ = ["Lane", "plan"]
 
@@ -30,7 +31,7 @@ class Lane:
     """A ``from`` node, the ``where`` node it feeds (or None) and the time
     window after them; :meth:`run` takes the rows ``from`` would."""
 
-    __slots__ = ("source", "where", "window", "_parts")
+    __slots__ = ("source", "where", "window", "_parts", "_value_where", "_slots", "_epoch")
 
     def __init__(self, source, where, window):
         self.source = source
@@ -49,6 +50,15 @@ class Lane:
             where.groups if where is not None else None,
             where.new_group if where is not None else None,
             shared, window.groups, window._handle_into)
+        #: the where's lambda as a test of one field's value, when it reads
+        #: only that field and keeps no state (see :meth:`run_columns`)
+        self._value_where = None
+        #: series -> its window group (see :meth:`_columns`), valid while
+        #: ``_epoch`` (the nodes' group epochs and the field) holds
+        self._slots: dict = {}
+        self._epoch = None
+        if shared is not None and len(where.program.references) == 1:
+            self._value_where = where.program
 
     def usable(self) -> bool:
         """No stats node watches a node's groups (they count messages one by one)."""
@@ -56,6 +66,9 @@ class Lane:
                 and (self.where is None or self.where.group_stats is None))
 
     def run(self, database: str, retention_policy: str, rows) -> None:
+        if type(rows) is ColumnRows:
+            self.run_columns(database, retention_policy, rows)
+            return
         source, where, window = self.source, self.where, self.window
         started = _perf_ns()
         (measurement, from_where, truncate, rounding, memo_key, grouping_of, where_groups,
@@ -138,10 +151,165 @@ class Lane:
                 handle(p, out)
         finally:
             window._collecting = None
+        self._account(_perf_ns() - started, len(rows), grouped, passed, out)
+
+
+    def run_columns(self, database: str, retention_policy: str, rows: ColumnRows) -> None:
+        """Columns: each point's one value is tested and held as it is, with
+        no fields dict; a point this loop does not take plainly (no value,
+        a where that fails or is not a test of that value, a tag of the
+        field's name) goes through :meth:`run` alone, in its turn."""
+        source, where = self.source, self.where
+        name = rows.names.get(source.measurement) if source.measurement else None
+        (measurement, from_where, truncate, rounding, *_rest) = self._parts
+        test = None
+        if where is not None:
+            program = self._value_where
+            if program is None or program.references[0] != name:
+                name = None
+            else:
+                test = program.specialise("predicate", float)
+                state = program.new_evaluator().state
+        if name is None or from_where is not None or truncate or rounding:
+            self.run(database, retention_policy, list(rows))
+            return
+        series, values, times = rows.series, rows.values, rows.times
+        n = len(series)
+        start = 0
+        while start < n:
+            stop = self._columns(database, retention_policy, name, test,
+                                 state if test is not None else None,
+                                 series, values, times, start)
+            if stop >= n:
+                break
+            self.run(database, retention_policy, [rows[stop]])
+            start = stop + 1
+
+    def _columns(self, database, retention_policy, name, test, state, all_series, values,
+                 times, start) -> int:
+        """The plain points from ``start`` on; the index of the first other one (or the end)."""
+        source, where, window = self.source, self.where, self.window
+        started = _perf_ns()
+        (measurement, _from_where, _truncate, _rounding, memo_key, grouping_of, where_groups,
+         new_where_group, _shared, window_groups, handle) = self._parts
+        # Each series' window, once it has one: a point then touches its
+        # series, that window and its two lists, not the series' memo, the
+        # group's key and two group tables (the loop is bound by memory
+        # reads: 5,000 groups' state does not stay in the CPU's caches).
+        epoch = (window.group_epoch, where.group_epoch if where is not None else 0, name)
+        slots = self._slots
+        if epoch != self._epoch or len(slots) > 2 * len(window_groups) + 1000:
+            slots.clear()  # a group was deleted (or series were renewed)
+            self._epoch = epoch
+        slot = slots.get
+        new_point = object.__new__
+        out: list = []
+        window._collecting = out
+        grouped = passed = 0
+        i = start - 1
+        stop = len(all_series)
+        float_ = float
+        try:
+            for series, value, when in zip(all_series[start:], values[start:], times[start:]):
+                i += 1
+                g = slot(series)
+                if g is None:
+                    if series.measurement != measurement:
+                        continue
+                    if test is not None and name in series.tags:
+                        break  # a field and a tag of one name: the where's error
+                    grouping = series.cache.get(memo_key)
+                    if grouping is None:
+                        grouping = series.cache[memo_key] = grouping_of(series)
+                    g = window_groups.get(grouping[1])
+                    if g is None:
+                        # A new group: the window's own handling makes it.
+                        if value.__class__ is not float_:
+                            break  # no value (None): the whole way
+                        if test is not None:
+                            try:
+                                ok = test(state, value)
+                            except Exception:
+                                break  # the where's own error, and its count
+                            grouped += 1
+                            group = grouping[1]
+                            if group not in where_groups:
+                                where_groups[group] = new_where_group(None)
+                            if not ok:
+                                continue
+                        else:
+                            grouped += 1
+                        passed += 1
+                        p = new_point(Point)
+                        p.name = measurement
+                        p.database = database
+                        p.retention_policy = retention_policy
+                        p.tags = series.tags
+                        p.fields = {name: value}
+                        p.time = when
+                        p.dimensions = grouping[0]
+                        p.group = grouping[1]
+                        handle(p, out)
+                        continue
+                    slots[series] = g
+                if value.__class__ is not float_:
+                    break  # no value (None): the whole way
+                if test is not None:
+                    try:
+                        ok = test(state, value)
+                    except Exception:
+                        break  # the where's own error, and its count
+                    grouped += 1
+                    if not ok:
+                        continue
+                else:
+                    grouped += 1
+                passed += 1
+                if when < g.next_emit:
+                    times_held = g.times
+                    if times_held:
+                        if when < times_held[-1]:
+                            g.ordered = False
+                        key = g.key
+                        if key == name:
+                            g.fields.append(value)
+                        elif key is None:
+                            g.fields.append({name: value})
+                        else:
+                            g.widen({name: value})
+                        if g.tags_held is not None:
+                            g.tags_held.append(series.tags)
+                        elif series.tags is not g.shared_tags:
+                            g.unshare(series.tags)
+                    else:
+                        g.first({name: value}, series.tags)
+                    times_held.append(when)
+                    continue
+                grouping = series.cache.get(memo_key)
+                if grouping is None:
+                    grouping = series.cache[memo_key] = grouping_of(series)
+                p = new_point(Point)
+                p.name = measurement
+                p.database = database
+                p.retention_policy = retention_policy
+                p.tags = series.tags
+                p.fields = {name: value}
+                p.time = when
+                p.dimensions = grouping[0]
+                p.group = grouping[1]
+                handle(p, out)
+            else:
+                i = stop
+        finally:
+            window._collecting = None
+        self._account(_perf_ns() - started, i - start, grouped, passed, out)
+        return i
+
+    def _account(self, spent: int, n: int, grouped: int, passed: int, out: list) -> None:
+        """The loop's counts and time, shared among the nodes as in :meth:`run`."""
+        source, where, window = self.source, self.where, self.window
         if where is None:
             passed = grouped
-        spent = _perf_ns() - started
-        n = len(rows)
         total = n + (grouped if where is not None else 0) + passed or 1
         source._exec_ns += spent * n // total
         source._exec_count += n
