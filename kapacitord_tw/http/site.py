@@ -36,6 +36,7 @@ from twisted.web import http, server
 from kapacitord_tw.auth.credentials import client_host
 from kapacitord_tw.gocompat import format_time
 from kapacitord_tw.http.accesslog import log_username, redact_uri
+from kapacitord_tw.http.body import BodyChunks
 from kapacitord_tw.http.channel import KapacitorChannel
 from kapacitord_tw.http.errors import JSON_CONTENT_TYPE, APIError, error_body
 
@@ -69,7 +70,7 @@ class KapacitorRequest(server.Request):
             return
         if length != 0 and self._ask_guard_before_body():
             return
-        super().gotLength(length)
+        self.content = BodyChunks()  # not a temporary file (see http.body)
 
     # ------------------------------------------------ the guard before the body
 
