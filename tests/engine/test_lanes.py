@@ -36,6 +36,13 @@ SCRIPTS = {
                  "|window().period(5s).every(5s).fillPeriod()|last('usage')|httpOut('out')",
     "window-out": "stream|from().measurement('cpu').groupBy('host')|where(lambda: \"usage\" > 30.0)"
                   "|window().period(3s).every(2s)|httpOut('out')",
+    # true at both ends of the values, false between them: not an interval
+    "either-end": "stream|from().measurement('cpu').groupBy('host')"
+                  "|where(lambda: \"usage\" < 20.0 OR \"usage\" > 80.0)"
+                  "|window().period(10s).every(10s)|count('usage')|httpOut('out')",
+    "interval": "stream|from().measurement('cpu').groupBy('host')"
+                "|where(lambda: \"usage\" >= 0 AND 100.0 > \"usage\")"
+                "|window().period(10s).every(10s)|count('usage')|httpOut('out')",
 }
 
 
@@ -173,3 +180,17 @@ def test_a_deleted_window_group_is_not_fed_through_the_lanes_memory():
     fed_as_columns(ex, ingest[20:40], 20, table)
     assert {g: len(w.times) for g, w in old.items()} == held  # the old ones got nothing
     assert window.groups and all(window.groups[g] is not old[g] for g in window.groups)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('"v" >= 0.0', True), ('"v" > 1 AND "v" < 5.5', True), ('0.0 < "v"', True),
+    ('("v" > 1) AND ("v" <= 2 AND "v" > 0)', True),
+    ('"v" != 0.0', False), ('"v" > 1 OR "v" < 0', False), ('"w" > 1', False),
+    ('"v" > "v"', False), ('abs("v") > 1.0', False), ('"v" > 1 AND "w" > 1', False),
+    ('"v" > \'a\'', False), ('"v" == 1.0', False), ('!("v" > 1.0)', False),
+])
+def test_a_where_is_an_interval_of_the_fields_values_only_for_and_ed_comparisons(text, expected):
+    from kapacitord_tw.engine.nodes.lane import interval_test
+    ex = execution("stream|from().measurement('cpu')|where(lambda: %s)"
+                   "|window().period(1s).every(1s)|httpOut('out')" % text)
+    assert interval_test(ex.nodes["where2"].program.walker.root, "v") is expected

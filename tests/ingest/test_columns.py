@@ -176,3 +176,24 @@ def test_column_rows_split_by_measurement_keep_each_ones_order():
     assert list(split["c"]) == [(s[3], {}, 3)]
     one = rows[:1]
     assert one.by_measurement() == {"a": one} and ColumnRows([], [], [], {}).by_measurement() == {}
+
+
+def test_a_frames_grouping_is_remembered_by_its_series_and_only_for_them():
+    from kapacitord_tw.ingest.worker import Shapes
+    shapes = Shapes(limit=2)
+    measurements = ["a", "b", "a", "c", "b"]
+    handles = [1, 2, 3, 4, 5]
+    first = shapes.grouped((handles, [0.0, 1.0, 2.0, 3.0, 4.0], [9] * 5), measurements)
+    assert first == (([1, 3, 2, 5, 4], [0.0, 2.0, 1.0, 4.0, 3.0], [9] * 5),
+                     [("a", 2), ("b", 2), ("c", 1)])
+    # The same series again: the same order, the new values and times moved with them.
+    again = shapes.grouped((list(handles), [5.0, 6.0, 7.0, 8.0, 9.0], [1, 2, 3, 4, 5]),
+                           measurements)
+    assert again == (([1, 3, 2, 5, 4], [5.0, 7.0, 6.0, 9.0, 8.0], [1, 3, 2, 5, 4]), first[1])
+    # Same length and ends, other series between them: worked out afresh.
+    other = shapes.grouped(([1, 7, 8, 9, 5], [0.0] * 5, [9] * 5), ["a", "a", "b", "b", "b"])
+    assert other == (([1, 7, 8, 9, 5], [0.0] * 5, [9] * 5), [("a", 2), ("b", 3)])
+    one = shapes.grouped(([4, 6], [1.0, 2.0], [3, 3]), ["c", "c"])
+    assert one == (([4, 6], [1.0, 2.0], [3, 3]), [("c", 2)])
+    assert shapes.grouped(([], [], []), []) == (([], [], []), [])
+    assert len(shapes._known) <= 2  # bounded

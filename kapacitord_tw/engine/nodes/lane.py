@@ -16,6 +16,7 @@ time is shared among the nodes by the messages each one took.
 
 from __future__ import annotations
 
+from itertools import count
 from typing import Optional
 
 from kapacitord_tw.engine.messages import Point, go_round, go_truncate
@@ -23,6 +24,9 @@ from kapacitord_tw.engine.node import _perf_ns
 from kapacitord_tw.engine.nodes.transform import WhereNode
 from kapacitord_tw.engine.nodes.window import WindowNode
 from kapacitord_tw.ingest.columns import ColumnRows
+from kapacitord_tw.tick import expr as walker
+from kapacitord_tw.tick.lexer import T
+from kapacitord_tw.tick.values import T_FLOAT, T_INT
 
 __all__ = ["Lane", "plan"]
 
@@ -31,7 +35,8 @@ class Lane:
     """A ``from`` node, the ``where`` node it feeds (or None) and the time
     window after them; :meth:`run` takes the rows ``from`` would."""
 
-    __slots__ = ("source", "where", "window", "_parts", "_value_where", "_slots", "_epoch")
+    __slots__ = ("source", "where", "window", "_parts", "_value_where", "_slots", "_epoch",
+                 "_interval", "_plan")
 
     def __init__(self, source, where, window):
         self.source = source
@@ -57,8 +62,14 @@ class Lane:
         #: ``_epoch`` (the nodes' group epochs and the field) holds
         self._slots: dict = {}
         self._epoch = None
+        #: the where holds on an interval of that field's values
+        self._interval = False
+        #: how columns of a field are taken (see :meth:`run_columns`)
+        self._plan = None
         if shared is not None and len(where.program.references) == 1:
             self._value_where = where.program
+            self._interval = interval_test(where.program.walker.root,
+                                           where.program.references[0])
 
     def usable(self) -> bool:
         """No stats node watches a node's groups (they count messages one by one)."""
@@ -159,87 +170,108 @@ class Lane:
         no fields dict; a point this loop does not take plainly (no value,
         a where that fails or is not a test of that value, a tag of the
         field's name) goes through :meth:`run` alone, in its turn."""
-        source, where = self.source, self.where
-        name = rows.names.get(source.measurement) if source.measurement else None
-        (measurement, from_where, truncate, rounding, *_rest) = self._parts
-        test = None
-        if where is not None:
-            program = self._value_where
-            if program is None or program.references[0] != name:
-                name = None
-            else:
-                test = program.specialise("predicate", float)
-                state = program.new_evaluator().state
-        if name is None or from_where is not None or truncate or rounding:
+        measurement = self.source.measurement
+        name = rows.names.get(measurement) if measurement else None
+        plan = self._plan
+        if plan is None or plan[0] != name:
+            plan = self._plan = self._plan_columns(name)
+        _name, usable, test, state = plan
+        if not usable:
             self.run(database, retention_policy, list(rows))
             return
         series, values, times = rows.series, rows.values, rows.times
         n = len(series)
         start = 0
         while start < n:
-            stop = self._columns(database, retention_policy, name, test,
-                                 state if test is not None else None,
+            stop = self._columns(database, retention_policy, name, test, state,
                                  series, values, times, start)
             if stop >= n:
                 break
             self.run(database, retention_policy, [rows[stop]])
             start = stop + 1
 
+    def _plan_columns(self, name):
+        """``(name, usable, where test, its state)`` for columns of the field ``name``."""
+        (_m, from_where, truncate, rounding, *_rest) = self._parts
+        test = state = None
+        usable = name is not None and from_where is None and not truncate and not rounding
+        if self.where is not None:
+            program = self._value_where
+            if program is None or program.references[0] != name:
+                usable = False
+            else:
+                test = program.specialise("predicate", float)
+                state = program.new_evaluator().state
+        return name, usable, test, state
+
+    def _holds_for_all(self, test, state, values, start: int) -> bool:
+        """The where holds for every value from ``start`` on, known from the
+        least and the greatest: its lambda is an interval of the field's
+        values (comparisons of the field with numbers, and-ed)."""
+        if not self._interval:
+            return False
+        try:
+            part = values[start:] if start else values
+            return bool(test(state, min(part)) and test(state, max(part)))
+        except Exception:  # a point without a value (None), or the lambda's error
+            return False
+
     def _columns(self, database, retention_policy, name, test, state, all_series, values,
                  times, start) -> int:
         """The plain points from ``start`` on; the index of the first other one (or the end)."""
-        source, where, window = self.source, self.where, self.window
+        where, window = self.where, self.window
         started = _perf_ns()
         (measurement, _from_where, _truncate, _rounding, memo_key, grouping_of, where_groups,
          new_where_group, _shared, window_groups, handle) = self._parts
         # Each series' window, once it has one: a point then touches its
         # series, that window and its two lists, not the series' memo, the
-        # group's key and two group tables (the loop is bound by memory
-        # reads: 5,000 groups' state does not stay in the CPU's caches).
+        # group's key and two group tables.
         epoch = (window.group_epoch, where.group_epoch if where is not None else 0, name)
         slots = self._slots
         if epoch != self._epoch or len(slots) > 2 * len(window_groups) + 1000:
             slots.clear()  # a group was deleted (or series were renewed)
             self._epoch = epoch
         slot = slots.get
+        if test is not None and self._holds_for_all(test, state, values, start):
+            test = None  # no point can fail it: not asked point by point
         new_point = object.__new__
         out: list = []
         window._collecting = out
-        grouped = passed = 0
-        i = start - 1
-        stop = len(all_series)
-        float_ = float
+        # What is rare is counted (the loop's counters cost as much as its work).
+        skipped = rejected = 0
+        stop = i = len(all_series)
         try:
-            for series, value, when in zip(all_series[start:], values[start:], times[start:]):
-                i += 1
+            if start:
+                all_series, values, times = all_series[start:], values[start:], times[start:]
+            for i, series, value, when in zip(count(start), all_series, values, times):
                 g = slot(series)
                 if g is None:
                     if series.measurement != measurement:
+                        skipped += 1
                         continue
-                    if test is not None and name in series.tags:
+                    if where is not None and name in series.tags:
                         break  # a field and a tag of one name: the where's error
                     grouping = series.cache.get(memo_key)
                     if grouping is None:
                         grouping = series.cache[memo_key] = grouping_of(series)
-                    g = window_groups.get(grouping[1])
+                    group = grouping[1]
+                    g = window_groups.get(group)
                     if g is None:
                         # A new group: the window's own handling makes it.
-                        if value.__class__ is not float_:
-                            break  # no value (None): the whole way
+                        if value is None:
+                            break  # no value: the whole way
                         if test is not None:
                             try:
                                 ok = test(state, value)
                             except Exception:
                                 break  # the where's own error, and its count
-                            grouped += 1
-                            group = grouping[1]
-                            if group not in where_groups:
-                                where_groups[group] = new_where_group(None)
                             if not ok:
+                                rejected += 1
+                                if group not in where_groups:
+                                    where_groups[group] = new_where_group(None)
                                 continue
-                        else:
-                            grouped += 1
-                        passed += 1
+                        if where is not None and group not in where_groups:
+                            where_groups[group] = new_where_group(None)
                         p = new_point(Point)
                         p.name = measurement
                         p.database = database
@@ -248,23 +280,20 @@ class Lane:
                         p.fields = {name: value}
                         p.time = when
                         p.dimensions = grouping[0]
-                        p.group = grouping[1]
+                        p.group = group
                         handle(p, out)
                         continue
                     slots[series] = g
-                if value.__class__ is not float_:
-                    break  # no value (None): the whole way
+                if value is None:
+                    break  # no value: the whole way
                 if test is not None:
                     try:
                         ok = test(state, value)
                     except Exception:
                         break  # the where's own error, and its count
-                    grouped += 1
                     if not ok:
+                        rejected += 1
                         continue
-                else:
-                    grouped += 1
-                passed += 1
                 if when < g.next_emit:
                     times_held = g.times
                     if times_held:
@@ -302,7 +331,8 @@ class Lane:
                 i = stop
         finally:
             window._collecting = None
-        self._account(_perf_ns() - started, i - start, grouped, passed, out)
+        grouped = i - start - skipped
+        self._account(_perf_ns() - started, i - start, grouped, grouped - rejected, out)
         return i
 
     def _account(self, spent: int, n: int, grouped: int, passed: int, out: list) -> None:
@@ -322,6 +352,29 @@ class Lane:
         window._exec_count += passed
         if out:
             window.forward_many(out)
+
+
+_THRESHOLDS = frozenset({T.LESS, T.GREATER, T.LESS_EQUAL, T.GREATER_EQUAL})
+
+
+def interval_test(node, name: str) -> bool:
+    """True when a lambda compares the reference ``name`` with numbers
+    (``<``, ``<=``, ``>``, ``>=``), and-ed: the values it holds for are an
+    interval, so it holds for every value between two it holds for."""
+    kind = type(node)
+    if kind is walker._Lambda:
+        return interval_test(node.inner, name)
+    if kind is not walker._Binary:
+        return False
+    if node.operator == T.AND:
+        return interval_test(node.left, name) and interval_test(node.right, name)
+    if node.operator not in _THRESHOLDS:
+        return False
+    left, right = node.left, node.right
+    if type(left) is walker._Literal:
+        left, right = right, left
+    return (type(left) is walker._Reference and left.name == name
+            and type(right) is walker._Literal and right.vtype in (T_FLOAT, T_INT))
 
 
 def plan(source) -> Optional[Lane]:
