@@ -334,7 +334,12 @@ class Engine:
         queue = self._queue
         for execution, chunk in per_task.items():
             size = self.column_chunk_points if type(chunk) is ColumnRows else self.chunk_points
-            for start in range(0, len(chunk), size):
+            n = len(chunk)
+            if n <= size:
+                queue.append((execution, database, rp, chunk))  # whole: no copy
+                self.queued_points += n
+                continue
+            for start in range(0, n, size):
                 part = chunk[start:start + size]
                 queue.append((execution, database, rp, part))
                 self.queued_points += len(part)

@@ -140,17 +140,21 @@ class Worker:
 
     def _send_columns(self, job: int, columns: tuple, grouped: bool) -> None:
         """A write parsed into columns, ``frames.COLUMN_ROWS`` points a frame;
-        grouped by measurement ``GROUP_ROWS`` at a time when the job asks."""
+        grouped by measurement (the whole write at once) when the job asks."""
         handles, measurements, values, times, _count = columns
+        runs = None
+        if grouped:
+            # The whole write at once: each measurement's points in one run
+            # (the daemon cuts a task's points with one slice, not one a frame).
+            (handles, values, times), runs = self._shapes.grouped(
+                (handles, values, times), measurements)
         n = len(handles)
         step = frames.COLUMN_ROWS
         for start in range(0, n, step):
             end = start + step
             part = (handles[start:end], values[start:end], times[start:end])
-            runs = None
-            if grouped:
-                part, runs = self._shapes.grouped(part, measurements[start:end])
-            self.send((frames.COLUMNS, job, self._pending, *frames.pack_columns(*part), runs))
+            self.send((frames.COLUMNS, job, self._pending, *frames.pack_columns(*part),
+                       None if runs is None else _runs_within(runs, start, min(n, end))))
             self._pending = []
             self._out.flush()
 
@@ -179,16 +183,33 @@ class Worker:
             start = end
 
 
-#: Frames whose grouping a worker remembers (see :class:`Shapes`).
+def _runs_within(runs: list, start: int, end: int) -> list:
+    """The part of each ``(measurement, count)`` run between two points."""
+    out = []
+    first = 0
+    for measurement, count in runs:
+        stop = first + count
+        if stop > start and first < end:
+            out.append((measurement, min(stop, end) - max(first, start)))
+        first = stop
+        if first >= end:
+            break
+    return out
+
+
+#: Writes whose grouping a worker remembers (see :class:`Shapes`), and
+#: the most points a remembered write has (a bound on the memory it takes:
+#: 64 x 20,000 x 3 references, about 30 MiB).
 SHAPES = 64
+SHAPE_POINTS = 20_000
 
 
 class Shapes:
-    """How the points of a frame of columns are grouped by measurement,
-    remembered by the frame's series: a collector writes the same series
+    """How the points of a write of columns are grouped by measurement,
+    remembered by the write's series: a collector writes the same series
     in the same order at every interval, and working the grouping out
     again (a bucket per measurement, point by point) cost 150-270 ns a
-    point, where comparing the series with the last frame's costs ~10."""
+    point, where comparing the series with the last write's costs ~10."""
 
     def __init__(self, limit: int = SHAPES):
         self.limit = limit
@@ -206,9 +227,10 @@ class Shapes:
             order, runs = _grouping(measurements)
             take = None if order is None else itemgetter(*order) if len(order) > 1 else None
             known = (handles, take, runs, None if take is None else list(take(handles)))
-            if len(self._known) >= self.limit:
-                self._known = {}
-            self._known[key] = known
+            if len(handles) <= SHAPE_POINTS:
+                if len(self._known) >= self.limit:
+                    self._known = {}
+                self._known[key] = known
         _handles, take, runs, reordered = known
         if take is None:
             return columns, runs

@@ -197,3 +197,12 @@ def test_a_frames_grouping_is_remembered_by_its_series_and_only_for_them():
     assert one == (([4, 6], [1.0, 2.0], [3, 3]), [("c", 2)])
     assert shapes.grouped(([], [], []), []) == (([], [], []), [])
     assert len(shapes._known) <= 2  # bounded
+
+
+def test_runs_are_cut_at_the_frames_edges():
+    from kapacitord_tw.ingest.worker import _runs_within
+    runs = [("a", 3), ("b", 4), ("c", 1)]
+    assert _runs_within(runs, 0, 2) == [("a", 2)]
+    assert _runs_within(runs, 2, 6) == [("a", 1), ("b", 3)]
+    assert _runs_within(runs, 6, 8) == [("b", 1), ("c", 1)]
+    assert _runs_within(runs, 0, 8) == runs

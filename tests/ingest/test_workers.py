@@ -339,12 +339,13 @@ def test_writes_whose_subscribers_read_one_field_travel_as_columns(tmp_path, wri
     rows, _count = parse_rows(body, "n", 0, wanted=frozenset({"m000", "m001", "m002"}),
                               fields={m: one for m in ("m000", "m001", "m002")})
     got = [(s.measurement, s.key, f) for s, f, _t in write.rows]
-    # Grouped by measurement 2,000 points at a time, each measurement's in write order.
+    # Grouped by measurement, the whole write at once, each measurement's in write order.
     assert sorted(got) == sorted((s.measurement, s.key, f) for s, f, _t in rows)
     for m in ("m000", "m001", "m002"):
         assert [k for mm, k, _f in got if mm == m] == [s.key for s, _f, _t in rows
                                                         if s.measurement == m]
     assert [m for m, count in write.runs for _ in range(count)] == [m for m, _k, _f in got]
+    assert [m for m, _count in write.runs] == ["m000", "m001", "m002"]  # a run each
     # One time for the whole write, held once a frame (not an int per point).
     times = write.rows.times
     assert len(set(times)) == 1 and len(set(map(id, times))) <= 3
