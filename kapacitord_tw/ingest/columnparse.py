@@ -133,21 +133,28 @@ def parse_columns(body: bytes, precision: str, now_ns: int, keys: SeriesKeys, *,
         handles += got
         measurements += names_of
         times += stamps if stamps is not None else [default_time] * n
-        values += _values(list(map(_second, parts)), names_of, names)
+        values += _values(parts, names_of, names)
     return handles, measurements, values, times, count
 
 
-def _values(sections: list, measurements: list, names: dict) -> list:
-    """The kept field's value of each field section (None when it has none)."""
+def _values(parts: list, measurements: list, names: dict) -> list:
+    """The kept field's value of each line's field section (None when it has none)."""
     kept = set(map(names.get, set(measurements)))
     if len(kept) == 1:
         (name,) = kept
         if name is None:
-            return [None] * len(sections)
-        cut = list(map(str.rpartition, sections, repeat(name + "=")))
-        # Every section has ``name=`` at a field's start: its last one is the
-        # value (duplicates: the last wins), up to the next comma if any.
-        if all(map(_second, cut)) and _FIELD_START.issuperset(map(_last_char, map(_first, cut))):
+            return [None] * len(parts)
+        # After a comma, ``name=`` is at a field's start: the last such is
+        # the value (duplicates: the last wins), up to the next comma if any.
+        cut = list(map(str.rpartition, map(_second, parts), repeat("," + name + "=")))
+        if not all(map(_second, cut)):
+            # Some section has it first, or not at all: a field's start is
+            # then the section's start or after a comma.
+            cut = list(map(str.rpartition, map(_second, parts), repeat(name + "=")))
+            if not (all(map(_second, cut))
+                    and _FIELD_START.issuperset(map(_last_char, map(_first, cut)))):
+                cut = None
+        if cut is not None:
             try:
                 return list(map(float, map(_third, cut)))
             except ValueError:  # some field follows it
@@ -155,7 +162,7 @@ def _values(sections: list, measurements: list, names: dict) -> list:
                                                        repeat(",")))))
     out = []
     singles: dict = {}
-    for section, measurement in zip(sections, measurements):
+    for part, measurement in zip(parts, measurements):
         name = names.get(measurement)
         if name is None:
             out.append(None)
@@ -163,5 +170,5 @@ def _values(sections: list, measurements: list, names: dict) -> list:
         single = singles.get(name)
         if single is None:
             single = singles[name] = _single_field(frozenset((name,)))
-        out.append(_last_value(section, single, True).get(name))
+        out.append(_last_value(part[1], single, True).get(name))
     return out
