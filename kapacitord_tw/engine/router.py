@@ -44,6 +44,10 @@ TAG_DICT_CACHE_LIMIT = 100_000
 #: 0.5-1 s (measured in-process, 60 bodies of 5,000 points).  Points are
 #: freed by reference counting; the collector is only for the rare cycle.
 GC_THRESHOLDS = (50_000, 50, 10)
+
+#: A columnar chunk holds this many times ``chunk_points`` points (see
+#: ``Engine.column_chunk_points``).
+COLUMN_CHUNK_FACTOR = 5
 _gc_tuned = False
 
 
@@ -153,7 +157,8 @@ class Engine:
         #: the same for a write carried as columns, whose points cost a
         #: lane a fraction of a row's: a chunk's own cost (a queue entry,
         #: a call through the task's nodes, 6-9 us) is shared by more
-        self.column_chunk_points = (5 * self.chunk_points if column_chunk_points is None
+        self.column_chunk_points = (COLUMN_CHUNK_FACTOR * self.chunk_points
+                                    if column_chunk_points is None
                                     else max(self.chunk_points, column_chunk_points))
         self.slice_seconds = slice_seconds
         self.high_water = high_water
@@ -354,9 +359,17 @@ class Engine:
         if execution.stopped:
             return
         try:
-            execution.feed_rows(database, rp, rows)
+            rest = execution.feed_rows(database, rp, rows)
         except Exception:
             self.log.failure("task {task}: error processing points", task=execution.id)
+            return
+        if rest is not None:
+            # The task gave the reactor back mid-chunk: the rest goes first
+            # on the next turn, ahead of the task's later work.
+            part = rows[rest:]
+            self._queue.appendleft((execution, database, rp, part))
+            self.queued_points += len(part)
+            self._schedule()
 
     def _schedule(self) -> None:
         if self._scheduled is None and self._queue:

@@ -169,10 +169,12 @@ class TaskExecution:
         for p in points:
             receive(p)
 
-    def feed_rows(self, database: str, retention_policy: str, rows) -> None:
+    def feed_rows(self, database: str, retention_policy: str, rows) -> Optional[int]:
         """Deliver written rows ``(series, fields, time)`` (already routed to
         this task) to the stream source: in chunks when the task allows it,
-        else point by point, exactly as :meth:`feed` does."""
+        else point by point, exactly as :meth:`feed` does.  None, or the
+        index of the first row not taken yet: the caller delivers the rest
+        later, before anything newer (a lane gave the reactor back)."""
         source = self.stream_source
         if source is None:
             return
@@ -186,11 +188,21 @@ class TaskExecution:
             return
         counts = source.edge_counts
         points = None
-        for i, child in enumerate(source.children):
+        children = source.children
+        for i, child in enumerate(children):
             counts[i] += n
             receive_rows = getattr(child, "receive_rows", None)
             if receive_rows is not None:
-                receive_rows(database, retention_policy, rows)
+                rest = receive_rows(database, retention_policy, rows)
+                while rest is not None:
+                    if len(children) == 1:
+                        # Given back (a lane's windows closing took its
+                        # time): the router hands these rows over again.
+                        counts[i] -= n - rest
+                        self.received -= n - rest
+                        return rest
+                    more = receive_rows(database, retention_policy, rows[rest:])
+                    rest = None if more is None else rest + more
                 continue
             if points is None:
                 points = [Point(series.measurement, database, retention_policy, series.tags,

@@ -132,7 +132,10 @@ def fed_as_columns(ex, ingest, size, table=None):
     values = [dict(p.fields).get("usage") for p in ingest]
     columns = ColumnRows(handles, values, [p.time for p in ingest], {"cpu": "usage", "mem": "usage"})
     for start in range(0, len(columns), size):
-        ex.feed_rows("db", "rp", columns[start:start + size])
+        part = columns[start:start + size]
+        while part is not None:  # as the router does when a lane gives its turn back
+            rest = ex.feed_rows("db", "rp", part)
+            part = None if rest is None else part[rest:]
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
@@ -194,3 +197,40 @@ def test_a_where_is_an_interval_of_the_fields_values_only_for_and_ed_comparisons
     ex = execution("stream|from().measurement('cpu')|where(lambda: %s)"
                    "|window().period(1s).every(1s)|httpOut('out')" % text)
     assert interval_test(ex.nodes["where2"].program.walker.root, "v") is expected
+
+
+def test_a_lane_whose_windows_close_at_once_gives_the_reactor_back_and_loses_nothing(monkeypatch):
+    from twisted.internet import task as ttask
+
+    from kapacitord_tw.engine import router
+    from kapacitord_tw.engine.nodes import lane as lane_module
+    from kapacitord_tw.ingest.columns import ColumnRows
+    from kapacitord_tw.ingest.points import Point as IngestPoint
+    from kapacitord_tw.ingest.rows import SeriesTable, WriteRows
+    monkeypatch.setattr(lane_module, "EMIT_BUDGET_NS", 0)  # give back after each window
+    script = ("stream|from().measurement('cpu').groupBy('host')|where(lambda: \"usage\" >= 0.0)"
+              "|window().period(10s).every(10s)|count('usage')|httpOut('out')")
+    ingest = [IngestPoint("db", "rp", "cpu", (("host", f"h{i}"),), (("usage", float(i)),),
+                          T0 + second * S)
+              for second in (0, 1, 11, 12) for i in range(30)]
+    reference = execution(script)
+    per_point(reference, ingest)
+    engine = router.Engine(ttask.Clock())
+    ex = execution(script)
+    engine.add_task(ex)
+    calls = []
+    feed = ex.feed_rows
+    ex.feed_rows = lambda db, rp, rows: calls.append(len(rows)) or feed(db, rp, rows)
+    table = SeriesTable()
+    for second in range(0, len(ingest), 30):
+        write = ingest[second:second + 30]
+        columns = ColumnRows([table.intern(p.measurement, p.tags) for p in write],
+                             [p.fields[0][1] for p in write], [p.time for p in write],
+                             {"cpu": "usage"})
+        calls.clear()
+        engine.publish_rows(WriteRows("db", "rp", columns, 30, frozenset({"cpu"})))
+        engine.flush()
+        if second == 60:  # the write that closes every host's window
+            assert calls[0] == 30 and len(calls) == 30  # one window a turn
+    assert ex.outputs["out"].result() == reference.outputs["out"].result()
+    assert counters(ex) == counters(reference)

@@ -152,15 +152,17 @@ def test_rows_grouped_with_their_runs_are_cut_into_each_tasks_rows(columns):
 
 
 def test_a_columnar_write_is_chunked_more_coarsely_and_reaches_its_task_whole():
+    from kapacitord_tw.engine.router import COLUMN_CHUNK_FACTOR
     e = Engine(ttask.Clock(), slice_points=50, chunk_points=10)
-    assert e.column_chunk_points == 50
+    size = e.column_chunk_points
+    assert size == 10 * COLUMN_CHUNK_FACTOR > 10
     ex = task(e, "cpu", "cpu")
     got = []
     ex.feed_rows = lambda db, rp, rows: got.append(rows)
-    w = as_columns(write(["cpu"] * 120))
+    w = as_columns(write(["cpu"] * (3 * size + 7)))  # more than a slice: queued
     e.publish_rows(w)
     e.flush()
-    assert [len(c) for c in got] == [50, 50, 20]
+    assert [len(c) for c in got] == [size, size, size, 7]
     assert all(type(c) is ColumnRows for c in got)
     assert [r for c in got for r in c] == list(w.rows)
 

@@ -68,10 +68,11 @@ class FromNode(Node):
         #: planned on the first rows, once the task is linked
         self._lane = _UNPLANNED
 
-    def receive_rows(self, database: str, retention_policy: str, rows) -> None:
+    def receive_rows(self, database: str, retention_policy: str, rows) -> Optional[int]:
         """A chunk of written rows ``(series, fields, time)`` straight from
         the router: filtered and grouped here, so each point that passes is
-        built once, with its group (memoised per series and node)."""
+        built once, with its group (memoised per series and node).  None,
+        or (a lane's) the index of the first row not taken yet."""
         started = _perf_ns()
         if ((self.database and database != self.database)
                 or (self.retention_policy and retention_policy != self.retention_policy)):
@@ -84,8 +85,7 @@ class FromNode(Node):
         if lane is _UNPLANNED:
             lane = self._lane = plan_lane(self)
         if lane is not None and lane.usable():
-            lane.run(database, retention_policy, rows)
-            return
+            return lane.run(database, retention_policy, rows)
         measurement = self.measurement
         where = self.where.predicate if self.where is not None else None
         truncate, rounding = self.truncate, self.round
