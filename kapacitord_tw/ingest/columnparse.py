@@ -30,7 +30,6 @@ from kapacitord_tw.ingest.lineprotocol import (
     MIN_NANO_TIME,
     SeriesKeys,
     _last_value,
-    _line_pieces,
     _single_field,
 )
 
@@ -41,6 +40,9 @@ _second = itemgetter(1)
 _third = itemgetter(2)
 _last_char = itemgetter(slice(-1, None))
 _FIELD_START = frozenset({",", ""})
+#: Characters of the body taken at a time: a piece's lines, their parts and
+#: their values stay in the CPU's caches while each pass goes over them.
+PIECE = 64 * 1024
 
 
 def columnar(wanted, fields) -> Optional[dict]:
@@ -70,75 +72,144 @@ def parse_columns(body: bytes, precision: str, now_ns: int, keys: SeriesKeys, *,
         return None
     mult = _PRECISION_NS.get(precision, 1)
     default_time = now_ns - now_ns % mult
-    raw = keys.raw
-    new_key = keys.new_key
+    # One wanted measurement (the usual task): each raw key's handle, or
+    # False for a key of another measurement, in one look-up a line.
+    only = next(iter(wanted)) if len(wanted) == 1 else None
+    table = keys.wanted_handles(only) if only is not None else None
     handles: list = []
     measurements: list = []
     values: list = []
     times: list = []
     count = 0
-    for lines in _line_pieces(body):
-        lines = list(filter(None, lines))
-        if not lines:
-            continue
+    for text in _pieces(body):
+        lines = text.split("\n")
+        if "" in lines:
+            lines = list(filter(None, lines))
+            if not lines:
+                continue
         if max(map(len, lines)) >= _LONG_LINE:
             return None
-        parts = list(map(str.split, lines, repeat(" ")))
-        del lines
-        entries = list(map(raw.get, map(_first, parts)))
-        if None in entries:
-            for i, entry in enumerate(entries):
-                if entry is None:
-                    key = parts[i][0]
-                    entry = raw.get(key)
-                    if entry is None:
-                        entry = new_key(key)
-                        if entry is None:
-                            return None  # the scanner decides: rows
-                    entries[i] = entry
-        lengths = set(map(len, parts))
-        if lengths == {3}:
-            stamps = list(map(int, map(_third, parts)))
-            if mult != 1:
-                stamps = [t * mult for t in stamps]
-            if min(stamps) < MIN_NANO_TIME or max(stamps) > MAX_NANO_TIME:
+        n = len(lines)
+        count += n
+        # No line has a time when each has one space: (key, " ", fields).
+        timeless = text.count(" ") == n
+        parts = list(map(str.partition if timeless else str.split, lines, repeat(" ")))
+        del lines, text
+        section = _third if timeless else _second
+        stamps = None
+        if not timeless:
+            lengths = set(map(len, parts))
+            if lengths == {3}:
+                stamps = list(map(int, map(_third, parts)))
+                if mult != 1:
+                    stamps = [t * mult for t in stamps]
+            elif lengths != {2}:
+                stamps = [int(p[2]) * mult if len(p) == 3 else default_time for p in parts]
+            if stamps is not None and (min(stamps) < MIN_NANO_TIME
+                                       or max(stamps) > MAX_NANO_TIME):
                 return None
-        elif lengths != {2}:
-            stamps = [int(p[2]) * mult if len(p) == 3 else default_time for p in parts]
-            if min(stamps) < MIN_NANO_TIME or max(stamps) > MAX_NANO_TIME:
-                return None
+        if table is not None:
+            got = list(map(table.get, map(_first, parts)))
+            if None in got and not _find_handles(got, parts, keys, table, only):
+                return None  # the scanner decides: rows
+            if False in got:
+                keep = [h is not False for h in got]
+                parts = list(compress(parts, keep))
+                got = list(compress(got, keep))
+                if stamps is not None:
+                    stamps = list(compress(stamps, keep))
+                if not parts:
+                    continue
+            names_of = [only] * len(parts)
         else:
-            stamps = None
-        count += len(parts)
-        names_of = list(map(_second, entries))
-        if not wanted.issuperset(names_of):
-            keep = list(map(wanted.__contains__, names_of))
-            parts = list(compress(parts, keep))
-            entries = list(compress(entries, keep))
-            names_of = list(compress(names_of, keep))
-            if stamps is not None:
-                stamps = list(compress(stamps, keep))
-            if not parts:
-                continue
-        n = len(parts)
-        got = list(map(_first, entries))
-        if None in got:
-            for i, handle in enumerate(got):
-                if handle is None:
-                    entry = entries[i]
-                    handle = entry[0]
-                    if handle is None:
-                        handle = entry[0] = keys.handle(entry[1], entry[2])
-                    got[i] = handle
+            got = _handles(parts, keys)
+            if got is None:
+                return None
+            got, names_of = got
+            if not wanted.issuperset(names_of):
+                keep = list(map(wanted.__contains__, names_of))
+                parts = list(compress(parts, keep))
+                got = list(compress(got, keep))
+                names_of = list(compress(names_of, keep))
+                if stamps is not None:
+                    stamps = list(compress(stamps, keep))
+                if not parts:
+                    continue
         handles += got
         measurements += names_of
-        times += stamps if stamps is not None else [default_time] * n
-        values += _values(parts, names_of, names)
+        times += stamps if stamps is not None else [default_time] * len(parts)
+        values += _values(parts, section, names_of, names)
     return handles, measurements, values, times, count
 
 
-def _values(parts: list, measurements: list, names: dict) -> list:
-    """The kept field's value of each line's field section (None when it has none)."""
+def _pieces(body: bytes, size: int = None):
+    """The body as text a piece of whole lines at a time (``PIECE`` characters or so)."""
+    size = PIECE if size is None else size
+    start, end = 0, len(body)
+    while start < end:
+        cut = body.find(b"\n", start + size)
+        if cut < 0:
+            cut = end
+        yield body[start:cut].decode("latin-1")
+        start = cut + 1
+
+
+def _find_handles(got: list, parts: list, keys: SeriesKeys, table: dict, only: str) -> bool:
+    """Fill the ``None`` of ``got``: each new raw key's handle (False for a key
+    of another measurement); False when a key needs the scanner."""
+    raw = keys.raw
+    for i, handle in enumerate(got):
+        if handle is not None:
+            continue
+        key = parts[i][0]
+        handle = table.get(key)
+        if handle is None:
+            entry = raw.get(key)
+            if entry is None:
+                entry = keys.new_key(key)
+                if entry is None:
+                    return False
+            if entry[1] != only:
+                handle = False
+            else:
+                handle = entry[0]
+                if handle is None:
+                    handle = entry[0] = keys.handle(entry[1], entry[2])
+            table[key] = handle
+        got[i] = handle
+    return True
+
+
+def _handles(parts: list, keys: SeriesKeys):
+    """``(handles, measurements)`` of each line (handles made for every line:
+    the caller drops the unwanted), or None when a key needs the scanner."""
+    raw = keys.raw
+    entries = list(map(raw.get, map(_first, parts)))
+    if None in entries:
+        for i, entry in enumerate(entries):
+            if entry is None:
+                key = parts[i][0]
+                entry = raw.get(key)
+                if entry is None:
+                    entry = keys.new_key(key)
+                    if entry is None:
+                        return None
+                entries[i] = entry
+    got = list(map(_first, entries))
+    if None in got:
+        for i, handle in enumerate(got):
+            if handle is None:
+                entry = entries[i]
+                handle = entry[0]
+                if handle is None:
+                    handle = entry[0] = keys.handle(entry[1], entry[2])
+                got[i] = handle
+    return got, list(map(_second, entries))
+
+
+def _values(parts: list, section, measurements: list, names: dict) -> list:
+    """The kept field's value of each line's field section (``section(part)``;
+    None when it has none)."""
     kept = set(map(names.get, set(measurements)))
     if len(kept) == 1:
         (name,) = kept
@@ -146,11 +217,11 @@ def _values(parts: list, measurements: list, names: dict) -> list:
             return [None] * len(parts)
         # After a comma, ``name=`` is at a field's start: the last such is
         # the value (duplicates: the last wins), up to the next comma if any.
-        cut = list(map(str.rpartition, map(_second, parts), repeat("," + name + "=")))
+        cut = list(map(str.rpartition, map(section, parts), repeat("," + name + "=")))
         if not all(map(_second, cut)):
             # Some section has it first, or not at all: a field's start is
             # then the section's start or after a comma.
-            cut = list(map(str.rpartition, map(_second, parts), repeat(name + "=")))
+            cut = list(map(str.rpartition, map(section, parts), repeat(name + "=")))
             if not (all(map(_second, cut))
                     and _FIELD_START.issuperset(map(_last_char, map(_first, cut)))):
                 cut = None
@@ -170,5 +241,5 @@ def _values(parts: list, measurements: list, names: dict) -> list:
         single = singles.get(name)
         if single is None:
             single = singles[name] = _single_field(frozenset((name,)))
-        out.append(_last_value(part[1], single, True).get(name))
+        out.append(_last_value(section(part), single, True).get(name))
     return out

@@ -956,6 +956,8 @@ class SeriesKeys:
         self.raw: dict[str, list] = {}
         self.by_tags: dict[tuple[str, tuple], object] = {}
         self.layouts: dict[tuple[str, ...], tuple] = {}
+        #: measurement -> raw key -> handle or False (see :meth:`wanted_handles`)
+        self.wanted: dict[str, dict] = {}
         #: projection -> its own layouts (see :meth:`projected_layouts`)
         self.projections: dict[frozenset, dict] = {}
 
@@ -965,6 +967,17 @@ class SeriesKeys:
     def reset(self) -> None:
         self.raw = {}
         self.by_tags = {}
+        self.wanted = {}
+
+    def wanted_handles(self, measurement: str) -> dict:
+        """Raw key -> its handle, or False when its measurement is another
+        (a columnar parse for one measurement fills it): bounded as ``raw`` is."""
+        table = self.wanted.get(measurement)
+        if table is None:
+            if len(self.wanted) >= _PROJECTION_LIMIT:
+                self.wanted = {}
+            table = self.wanted[measurement] = {}
+        return table
 
     def handle(self, measurement: str, tags: tuple) -> object:
         probe = (measurement, tags)
