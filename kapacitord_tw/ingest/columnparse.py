@@ -72,10 +72,11 @@ def parse_columns(body: bytes, precision: str, now_ns: int, keys: SeriesKeys, *,
         return None
     mult = _PRECISION_NS.get(precision, 1)
     default_time = now_ns - now_ns % mult
-    # One wanted measurement (the usual task): each raw key's handle, or
-    # False for a key of another measurement, in one look-up a line.
+    # Each raw key's handle, or False for a key of a measurement not
+    # wanted, in one look-up a line (kept per set of wanted measurements).
+    table = keys.wanted_handles(wanted)
+    measurement_of = keys.handle_measurements
     only = next(iter(wanted)) if len(wanted) == 1 else None
-    table = keys.wanted_handles(only) if only is not None else None
     handles: list = []
     measurements: list = []
     values: list = []
@@ -108,33 +109,19 @@ def parse_columns(body: bytes, precision: str, now_ns: int, keys: SeriesKeys, *,
             if stamps is not None and (min(stamps) < MIN_NANO_TIME
                                        or max(stamps) > MAX_NANO_TIME):
                 return None
-        if table is not None:
-            got = list(map(table.get, map(_first, parts)))
-            if None in got and not _find_handles(got, parts, keys, table, only):
-                return None  # the scanner decides: rows
-            if False in got:
-                keep = [h is not False for h in got]
-                parts = list(compress(parts, keep))
-                got = list(compress(got, keep))
-                if stamps is not None:
-                    stamps = list(compress(stamps, keep))
-                if not parts:
-                    continue
-            names_of = [only] * len(parts)
-        else:
-            got = _handles(parts, keys)
-            if got is None:
-                return None
-            got, names_of = got
-            if not wanted.issuperset(names_of):
-                keep = list(map(wanted.__contains__, names_of))
-                parts = list(compress(parts, keep))
-                got = list(compress(got, keep))
-                names_of = list(compress(names_of, keep))
-                if stamps is not None:
-                    stamps = list(compress(stamps, keep))
-                if not parts:
-                    continue
+        got = list(map(table.get, map(_first, parts)))
+        if None in got and not _find_handles(got, parts, keys, table, wanted):
+            return None  # the scanner decides: rows
+        if False in got:
+            keep = [h is not False for h in got]
+            parts = list(compress(parts, keep))
+            got = list(compress(got, keep))
+            if stamps is not None:
+                stamps = list(compress(stamps, keep))
+            if not parts:
+                continue
+        names_of = ([only] * len(parts) if only is not None
+                    else list(map(measurement_of.__getitem__, got)))
         handles += got
         measurements += names_of
         times += stamps if stamps is not None else [default_time] * len(parts)
@@ -154,9 +141,10 @@ def _pieces(body: bytes, size: int = None):
         start = cut + 1
 
 
-def _find_handles(got: list, parts: list, keys: SeriesKeys, table: dict, only: str) -> bool:
+def _find_handles(got: list, parts: list, keys: SeriesKeys, table: dict,
+                  wanted: frozenset) -> bool:
     """Fill the ``None`` of ``got``: each new raw key's handle (False for a key
-    of another measurement); False when a key needs the scanner."""
+    of a measurement not wanted); False when a key needs the scanner."""
     raw = keys.raw
     for i, handle in enumerate(got):
         if handle is not None:
@@ -169,42 +157,16 @@ def _find_handles(got: list, parts: list, keys: SeriesKeys, table: dict, only: s
                 entry = keys.new_key(key)
                 if entry is None:
                     return False
-            if entry[1] != only:
+            if entry[1] not in wanted:
                 handle = False
             else:
                 handle = entry[0]
                 if handle is None:
                     handle = entry[0] = keys.handle(entry[1], entry[2])
+                keys.handle_measurements[handle] = entry[1]
             table[key] = handle
         got[i] = handle
     return True
-
-
-def _handles(parts: list, keys: SeriesKeys):
-    """``(handles, measurements)`` of each line (handles made for every line:
-    the caller drops the unwanted), or None when a key needs the scanner."""
-    raw = keys.raw
-    entries = list(map(raw.get, map(_first, parts)))
-    if None in entries:
-        for i, entry in enumerate(entries):
-            if entry is None:
-                key = parts[i][0]
-                entry = raw.get(key)
-                if entry is None:
-                    entry = keys.new_key(key)
-                    if entry is None:
-                        return None
-                entries[i] = entry
-    got = list(map(_first, entries))
-    if None in got:
-        for i, handle in enumerate(got):
-            if handle is None:
-                entry = entries[i]
-                handle = entry[0]
-                if handle is None:
-                    handle = entry[0] = keys.handle(entry[1], entry[2])
-                got[i] = handle
-    return got, list(map(_second, entries))
 
 
 def _values(parts: list, section, measurements: list, names: dict) -> list:

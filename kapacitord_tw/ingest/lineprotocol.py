@@ -920,6 +920,9 @@ _LONG_LINE = MAX_KEY_LENGTH - 1000
 _FLOAT_END = frozenset("0123456789.")
 #: Field layouts kept (keys in line order -> sorted keys and value positions).
 _LAYOUT_LIMIT = 10_000
+#: Sets of wanted measurements whose keys' handles are kept (they change
+#: only when tasks do; each table is as large as ``raw``).
+_WANTED_LIMIT = 8
 #: Projections whose layouts are kept (one per set of fields the tasks read).
 _PROJECTION_LIMIT = 1_000
 
@@ -956,8 +959,9 @@ class SeriesKeys:
         self.raw: dict[str, list] = {}
         self.by_tags: dict[tuple[str, tuple], object] = {}
         self.layouts: dict[tuple[str, ...], tuple] = {}
-        #: measurement -> raw key -> handle or False (see :meth:`wanted_handles`)
-        self.wanted: dict[str, dict] = {}
+        #: wanted measurements -> raw key -> handle or False (see :meth:`wanted_handles`)
+        self.wanted: dict[frozenset, dict] = {}
+        self.handle_measurements: dict = {}
         #: projection -> its own layouts (see :meth:`projected_layouts`)
         self.projections: dict[frozenset, dict] = {}
 
@@ -968,15 +972,17 @@ class SeriesKeys:
         self.raw = {}
         self.by_tags = {}
         self.wanted = {}
+        self.handle_measurements = {}
 
-    def wanted_handles(self, measurement: str) -> dict:
-        """Raw key -> its handle, or False when its measurement is another
-        (a columnar parse for one measurement fills it): bounded as ``raw`` is."""
-        table = self.wanted.get(measurement)
+    def wanted_handles(self, wanted: frozenset) -> dict:
+        """Raw key -> its handle, or False when its measurement is not in
+        ``wanted`` (a columnar parse fills it; ``handle_measurements`` then
+        has each handle's measurement): bounded as ``raw`` is."""
+        table = self.wanted.get(wanted)
         if table is None:
-            if len(self.wanted) >= _PROJECTION_LIMIT:
+            if len(self.wanted) >= _WANTED_LIMIT:
                 self.wanted = {}
-            table = self.wanted[measurement] = {}
+            table = self.wanted[wanted] = {}
         return table
 
     def handle(self, measurement: str, tags: tuple) -> object:

@@ -206,3 +206,20 @@ def test_runs_are_cut_at_the_frames_edges():
     assert _runs_within(runs, 2, 6) == [("a", 1), ("b", 3)]
     assert _runs_within(runs, 6, 8) == [("b", 1), ("c", 1)]
     assert _runs_within(runs, 0, 8) == runs
+
+
+def test_the_handles_of_raw_keys_are_kept_per_wanted_set_and_forgotten_with_the_keys():
+    keys = SeriesKeys(SeriesTable().intern)
+    fields = {"cpu": frozenset({"v"}), "mem": frozenset({"v"})}
+    body = b"cpu,host=a v=1\nmem,host=a v=2\ndisk,host=a v=3\n"
+    one = parse_columns(body, "n", NOW, keys, wanted=frozenset({"cpu"}), fields=fields)
+    two = parse_columns(body, "n", NOW, keys, wanted=frozenset({"cpu", "mem"}), fields=fields)
+    assert (one[1], one[2], one[4]) == (["cpu"], [1.0], 3)
+    assert (two[1], two[2], two[4]) == (["cpu", "mem"], [1.0, 2.0], 3)
+    assert two[0][0] is one[0][0]  # the same series, the same handle
+    assert keys.wanted_handles(frozenset({"cpu"}))["disk,host=a"] is False
+    for i in range(20):
+        keys.wanted_handles(frozenset({f"m{i}"}))
+    assert len(keys.wanted) <= 8
+    keys.reset()
+    assert keys.wanted == {} and keys.handle_measurements == {}
