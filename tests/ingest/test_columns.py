@@ -115,9 +115,15 @@ def test_a_body_the_columns_cannot_decide_is_left_to_the_rows():
     fields = {"cpu": frozenset({"v"})}
     keys = SeriesKeys(SeriesTable().intern)
     for body in (b"cpu v=1i\n", b'cpu v="s"\n', b"cpu v=1 99999999999999999999\n",
-                 b"cpu\\ x v=1\n", b"cpu v=1e5\n"):
+                 b"cpu\\ x v=1\n", b"cpu v=1e5\n",
+                 b"cpu v=1\n" * 10 + b"cpu,host=" + b"h" * 70_000 + b" v=1\n",
+                 b"cpu v=1\n" * 10 + b"cpu v=1," + b",".join(b"f%d=1" % i for i in range(9000))):
         assert parse_columns(body, "n", NOW, keys, wanted=frozenset({"cpu"}),
-                             fields=fields) is None, body
+                             fields=fields) is None, body[:40]
+    # Many short lines in a long body are columns still.
+    body = b"".join(b"cpu,host=h%d v=%d\n" % (i, i) for i in range(20_000))
+    parsed = parse_columns(body, "n", NOW, keys, wanted=frozenset({"cpu"}), fields=fields)
+    assert parsed is not None and parsed[2][-1] == 19_999.0 and parsed[4] == 20_000
 
 
 def series(n):
