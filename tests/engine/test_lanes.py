@@ -234,3 +234,15 @@ def test_a_lane_whose_windows_close_at_once_gives_the_reactor_back_and_loses_not
             assert calls[0] == 30 and len(calls) == 30  # one window a turn
     assert ex.outputs["out"].result() == reference.outputs["out"].result()
     assert counters(ex) == counters(reference)
+
+
+def test_groups_whose_windows_end_together_share_the_end_time():
+    from kapacitord_tw.ingest.points import Point as IngestPoint
+    ex = execution(SCRIPTS["cpu-alert"])
+    # Every host at every second (a collector's writes): the windows end together.
+    ingest = [IngestPoint("db", "rp", "cpu", (("host", h),), (("usage", 1.0),), T0 + t * S)
+              for t in range(25) for h in "abcd"]
+    fed_as_columns(ex, ingest, 7)
+    ends = [g.next_emit for g in ex.nodes["window3"].groups.values()]
+    assert len(ends) == 4 and len(set(ends)) == 1
+    assert len({id(e) for e in ends}) == 1  # one int object for the four

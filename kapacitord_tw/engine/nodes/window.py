@@ -40,6 +40,20 @@ class WindowNode(GroupedNode):
         self.fill_period = bool(prop(self, "FillPeriodFlag", False))
         if self.period == 0 and self.period_count == 0:
             raise NodeError("window node must have either a non zero period or non zero period count")
+        #: one int object per window end time: groups whose windows end
+        #: together share it, so checking a point against its group's end
+        #: reads one object, not one a group (each a memory read that the
+        #: caches miss when thousands of groups take a point each)
+        self._ends: dict = {}
+
+    def window_end(self, t: int) -> int:
+        ends = self._ends
+        end = ends.get(t)
+        if end is None:
+            if len(ends) >= 1024:
+                ends.clear()
+            end = ends[t] = t
+        return end
 
     def new_group(self, first):
         if self.period:
@@ -91,7 +105,7 @@ class _TimeWindow:
             nxt = t + every
             if node.align:
                 nxt = go_truncate(nxt, every)
-        self.next_emit = nxt
+        self.next_emit = node.window_end(nxt)
         #: the buffered points, oldest first (three lists: ~170 bytes for an
         #: empty group, where one deque cost ~600)
         self.times: list = []
@@ -196,7 +210,7 @@ class _TimeWindow:
         if node.every == 0:
             if t >= self.next_emit:
                 self._purge(t - node.period, False)
-                self.next_emit = t
+                self.next_emit = node.window_end(t)
                 return self._batch(t)
             return None
         if t >= self.next_emit:
@@ -205,7 +219,7 @@ class _TimeWindow:
             nxt = t + node.every
             if node.align:
                 nxt = go_truncate(nxt, node.every)
-            self.next_emit = nxt
+            self.next_emit = node.window_end(nxt)
             return out
         return None
 
