@@ -24,6 +24,7 @@ import attr
 from twisted.internet import defer, error, protocol
 from twisted.internet.endpoints import HostnameEndpoint
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 if TYPE_CHECKING:
     from kapacitord_tw.engine.alertdata import AlertData
@@ -34,6 +35,8 @@ __all__ = ["ExecHandler", "HandlerConfigError", "LogHandler", "PostHandler", "TC
 DEFAULT_LOG_MODE = 0o600
 DEFAULT_TIMEOUT = 30.0
 MAX_PENDING = 1000
+#: Bytes of alert lines a log handler holds while an append is in flight.
+MAX_LOG_BUFFER = 16 * 1024 * 1024
 #: How much of a child's output or a non-2xx response body is kept for the log.
 MAX_CAPTURE = 64 * 1024
 
@@ -120,14 +123,23 @@ def _go_file_mode(mode: int) -> str:
 class LogHandler(_Base):
     """Appends each event as one JSON line to *path*, creating it with *mode*.
 
-    Appends run in the reactor's thread pool, chained so they land in order.
+    Appends run in the reactor's thread pool, one at a time so lines land in
+    order. Lines that arrive while an append runs go together in the next
+    one: a window closing for thousands of groups raises thousands of alerts
+    at once, and one append per event left most of them waiting, past
+    ``max_pending`` (dropped). What is held is bounded in bytes instead
+    (``max_buffer``); past it an event is dropped and counted.
     """
 
     path: str = attr.ib()
     mode: int = attr.ib(default=DEFAULT_LOG_MODE)
     reactor = attr.ib(default=None, kw_only=True)
+    max_buffer: int = attr.ib(default=MAX_LOG_BUFFER, kw_only=True)
     kind = "log"
-    _tail: defer.Deferred = attr.ib(default=None, init=False)
+    _lines: list = attr.ib(factory=list, init=False, repr=False)
+    _waiting: list = attr.ib(factory=list, init=False, repr=False)
+    _held: int = attr.ib(default=0, init=False, repr=False)
+    _writing: bool = attr.ib(default=False, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not self.mode & 0o200:
@@ -137,7 +149,48 @@ class LogHandler(_Base):
             raise HandlerConfigError(
                 f"log path must be absolute: {self.path} is not absolute")
         self.reactor = _reactor(self.reactor)
-        self._tail = defer.succeed(None)
+
+    def handle(self, alert: AlertData) -> defer.Deferred:
+        line = alert.encode()
+        if self._held + len(line) > self.max_buffer:
+            self.dropped += 1
+            self.log.warn("{kind} alert handler: {pending} events in flight, event dropped",
+                          kind=self.kind, pending=self.pending)
+            return defer.succeed(None)
+        done = defer.Deferred()
+        self._lines.append(line)
+        self._waiting.append(done)
+        self._held += len(line)
+        self.pending += 1
+        if not self._writing:
+            self._write_held()
+        return done
+
+    def _write_held(self) -> None:
+        from twisted.internet.threads import deferToThreadPool
+        lines, waiting = self._lines, self._waiting
+        self._lines, self._waiting, self._held = [], [], 0
+        self._writing = True
+        d = deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self._append,
+                              b"".join(lines))
+        d.addBoth(self._written, waiting)
+
+    def _written(self, result, waiting: list) -> None:
+        if isinstance(result, Failure):
+            try:
+                self._wrap(result)
+            except _HandlerError as e:
+                result = Failure(e)
+            except Exception:
+                pass
+            for _ in waiting:
+                self._failed(result)  # each event failed, as one append each would
+        self.pending -= len(waiting)
+        self._writing = False
+        for done in waiting:
+            done.callback(None)
+        if self._lines:
+            self._write_held()
 
     def _append(self, line: bytes) -> None:
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, self.mode)
@@ -147,19 +200,6 @@ class LogHandler(_Base):
                 view = view[os.write(fd, view):]
         finally:
             os.close(fd)
-
-    def _send(self, alert: AlertData) -> defer.Deferred:
-        from twisted.internet.threads import deferToThreadPool
-        line = alert.encode()
-        result = defer.Deferred()
-
-        def run(_):
-            d = deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self._append, line)
-            d.chainDeferred(result)
-            return d.addErrback(lambda _: None)
-
-        self._tail.addCallback(run)
-        return result.addErrback(self._wrap)
 
     def _wrap(self, failure):
         failure.trap(OSError)

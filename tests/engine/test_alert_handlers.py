@@ -88,6 +88,41 @@ async def test_log_handler_keeps_event_order(tmp_path):
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_burst_of_alerts_is_logged_whole_and_in_order(tmp_path):
+    """A window closing for thousands of groups: more events at once than
+    max_pending, all written, in order, in far fewer appends than events."""
+    path = str(tmp_path / "burst.log")
+    h = LogHandler(path)
+    appends = []
+    append = h._append
+    h._append = lambda data: appends.append(data.count(b"\n")) or append(data)
+    events = [AlertData(id=str(i), message="m", details="", time=T10) for i in range(3000)]
+    await defer.gatherResults([h.handle(e) for e in events])
+    with open(path) as f:
+        assert [json.loads(line)["id"] for line in f] == [str(i) for i in range(3000)]
+    assert (h.dropped, h.errors, h.pending) == (0, 0, 0)
+    assert sum(appends) == 3000 and len(appends) < 3000
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_log_handler_holds_a_bounded_number_of_bytes(tmp_path):
+    path = str(tmp_path / "bounded.log")
+    h = LogHandler(path, max_buffer=3 * len(EXPECTED))
+    await defer.gatherResults([h.handle(ALERT) for _ in range(10)])
+    with open(path, "rb") as f:
+        written = f.read()
+    assert h.dropped == 10 - written.count(b"\n") > 0
+    assert written == EXPECTED * written.count(b"\n")
+
+
+@pytest_twisted.ensureDeferred
+async def test_each_event_of_a_failed_append_is_counted(tmp_path):
+    h = LogHandler(str(tmp_path / "missing-dir" / "a.log"))
+    results = await defer.gatherResults([h.handle(ALERT) for _ in range(5)])
+    assert results == [None] * 5 and h.errors == 5 and h.pending == 0
+
+
+@pytest_twisted.ensureDeferred
 async def test_log_handler_failure_is_counted_not_raised(tmp_path):
     h = LogHandler(str(tmp_path / "missing-dir" / "a.log"))
     assert await h.handle(ALERT) is None
