@@ -68,8 +68,10 @@ def pack_columns(handles: list, values: list, times: list) -> tuple:
     per item); values with a None stay a list; times that are all one
     object (a write's server time) are that one int."""
     n = len(handles)
-    if None not in values:
+    try:
         values = array("d", values).tobytes()
+    except TypeError:  # a point without the value (None): a list
+        pass
     if n and times.count(times[0]) == n:
         times = times[0]
     else:
