@@ -199,7 +199,9 @@ def test_a_where_is_an_interval_of_the_fields_values_only_for_and_ed_comparisons
     assert interval_test(ex.nodes["where2"].program.walker.root, "v") is expected
 
 
-def test_a_lane_whose_windows_close_at_once_gives_the_reactor_back_and_loses_nothing(monkeypatch):
+@pytest.mark.parametrize("budget, limit, turns", [(0, 10_000, 30), (10**12, 4, 8)])
+def test_a_lane_whose_windows_close_at_once_gives_the_reactor_back_and_loses_nothing(
+        monkeypatch, budget, limit, turns):
     from twisted.internet import task as ttask
 
     from kapacitord_tw.engine import router
@@ -207,7 +209,9 @@ def test_a_lane_whose_windows_close_at_once_gives_the_reactor_back_and_loses_not
     from kapacitord_tw.ingest.columns import ColumnRows
     from kapacitord_tw.ingest.points import Point as IngestPoint
     from kapacitord_tw.ingest.rows import SeriesTable, WriteRows
-    monkeypatch.setattr(lane_module, "EMIT_BUDGET_NS", 0)  # give back after each window
+    # By time (none: give back after each window) or by windows emitted.
+    monkeypatch.setattr(lane_module, "EMIT_BUDGET_NS", budget)
+    monkeypatch.setattr(lane_module, "EMIT_LIMIT", limit)
     script = ("stream|from().measurement('cpu').groupBy('host')|where(lambda: \"usage\" >= 0.0)"
               "|window().period(10s).every(10s)|count('usage')|httpOut('out')")
     ingest = [IngestPoint("db", "rp", "cpu", (("host", f"h{i}"),), (("usage", float(i)),),
@@ -231,7 +235,7 @@ def test_a_lane_whose_windows_close_at_once_gives_the_reactor_back_and_loses_not
         engine.publish_rows(WriteRows("db", "rp", columns, 30, frozenset({"cpu"})))
         engine.flush()
         if second == 60:  # the write that closes every host's window
-            assert calls[0] == 30 and len(calls) == 30  # one window a turn
+            assert calls[0] == 30 and len(calls) == turns
     assert ex.outputs["out"].result() == reference.outputs["out"].result()
     assert counters(ex) == counters(reference)
 
