@@ -312,25 +312,13 @@ class ParsePool(Service):
         kind = message[0]
         if kind == frames.ROWS:
             _, number, definitions, rows, runs = message
-            series = worker.series
-            if definitions:
-                intern = self.table.intern
-                series.extend([intern(m, tags) for m, tags in definitions])
-            entry = worker.jobs[0]
-            if entry.number != number:
-                raise frames.FrameError(f"rows of job {number}, expected {entry.number}")
+            entry, series = self._parsing(worker, number, definitions)
             if not entry.cancelled:
                 entry.add([(series[s], f, t) for s, f, t in rows], runs)
         elif kind == frames.COLUMNS:
             _, number, definitions, count, handles, values, times, runs = message
             handles, values, times = frames.unpack_columns(count, handles, values, times)
-            series = worker.series
-            if definitions:
-                intern = self.table.intern
-                series.extend([intern(m, tags) for m, tags in definitions])
-            entry = worker.jobs[0]
-            if entry.number != number:
-                raise frames.FrameError(f"columns of job {number}, expected {entry.number}")
+            entry, series = self._parsing(worker, number, definitions)
             if not entry.cancelled:
                 entry.add_columns(list(map(series.__getitem__, handles)), values, times, runs)
         elif kind == frames.DONE:
@@ -352,6 +340,18 @@ class ParsePool(Service):
             raise frames.FrameError(f"unknown message {kind!r}")
         if kind != frames.ROWS and kind != frames.COLUMNS:
             self._dispatch()
+
+    def _parsing(self, worker: _WorkerProtocol, number: int, definitions: list):
+        """The job a frame of points belongs to (the worker's first), and the
+        worker's series with the frame's new definitions added."""
+        series = worker.series
+        if definitions:
+            intern = self.table.intern
+            series.extend([intern(m, tags) for m, tags in definitions])
+        entry = worker.jobs[0]
+        if entry.number != number:
+            raise frames.FrameError(f"points of job {number}, expected {entry.number}")
+        return entry, series
 
     def _answered(self, worker: _WorkerProtocol, number: int) -> _Job:
         entry = worker.jobs.popleft()

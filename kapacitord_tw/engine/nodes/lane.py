@@ -85,7 +85,6 @@ class Lane:
         started = _perf_ns()
         (measurement, from_where, truncate, rounding, memo_key, grouping_of, where_groups,
          new_where_group, shared, window_groups, handle) = self._parts
-        new_point = object.__new__
         out: list = []
         window._collecting = out
         grouped = passed = 0
@@ -151,16 +150,9 @@ class Lane:
                         g.first(fields, tags)
                     times.append(when)
                     continue
-                p = new_point(Point)
-                p.name = series.measurement
-                p.database = database
-                p.retention_policy = retention_policy
-                p.tags = tags
-                p.fields = fields
-                p.time = when
-                p.dimensions = grouping[0]
-                p.group = group
-                handle(p, out)
+                # More than buffering (a group's first point, a window to emit): rare.
+                handle(Point(series.measurement, database, retention_policy, tags, fields, when,
+                             grouping[0], group), out)
         finally:
             window._collecting = None
         self._account(_perf_ns() - started, len(rows), grouped, passed, out)
@@ -250,7 +242,6 @@ class Lane:
         slot = slots.get
         if test is not None and self._holds_for_all(test, state, values, start):
             test = None  # no point can fail it: not asked point by point
-        new_point = object.__new__
         out: list = []
         window._collecting = out
         # What is rare is counted (the loop's counters cost as much as its work).
@@ -289,16 +280,8 @@ class Lane:
                                 continue
                         if where is not None and group not in where_groups:
                             where_groups[group] = new_where_group(None)
-                        p = new_point(Point)
-                        p.name = measurement
-                        p.database = database
-                        p.retention_policy = retention_policy
-                        p.tags = series.tags
-                        p.fields = {name: value}
-                        p.time = when
-                        p.dimensions = grouping[0]
-                        p.group = group
-                        handle(p, out)
+                        handle(Point(measurement, database, retention_policy, series.tags,
+                                     {name: value}, when, grouping[0], group), out)
                         if out and (len(out) >= EMIT_LIMIT or _perf_ns() - began > EMIT_BUDGET_NS):
                             spent = True
                             i += 1
@@ -338,16 +321,8 @@ class Lane:
                 grouping = series.cache.get(memo_key)
                 if grouping is None:
                     grouping = series.cache[memo_key] = grouping_of(series)
-                p = new_point(Point)
-                p.name = measurement
-                p.database = database
-                p.retention_policy = retention_policy
-                p.tags = series.tags
-                p.fields = {name: value}
-                p.time = when
-                p.dimensions = grouping[0]
-                p.group = grouping[1]
-                handle(p, out)
+                handle(Point(measurement, database, retention_policy, series.tags,
+                             {name: value}, when, grouping[0], grouping[1]), out)
                 if out and (len(out) >= EMIT_LIMIT or _perf_ns() - began > EMIT_BUDGET_NS):
                     spent = True
                     i += 1
