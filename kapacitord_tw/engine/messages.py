@@ -149,24 +149,32 @@ class Batch:
     and the batch points are built from them the first time ``points`` is
     read: a reducer that reads the values never builds them (nor touches a
     dict per point).
+
+    ``folded`` -- ``(sum, count)`` -- is what a folding window gives its
+    one child (``mean``, ``sum`` or ``count``; see ``nodes.window``): the
+    float values of the batch's first points, added; the points or columns
+    are only those after them.  No other node ever sees such a batch.
     """
 
-    __slots__ = ("name", "tags", "by_name", "tmax", "_points", "group", "dimensions", "columns")
+    __slots__ = ("name", "tags", "by_name", "tmax", "_points", "group", "dimensions", "columns",
+                 "folded")
 
     def __init__(self, name: str, tags: Dict[str, str], by_name: bool, tmax: int,
                  points: Optional[List[BatchPoint]], group: Optional[str] = None,
-                 columns: Optional[tuple] = None):
+                 columns: Optional[tuple] = None, folded: Optional[tuple] = None):
         self.name = name
         self.tags = tags
         self.by_name = by_name
         self.tmax = tmax
         self._points = points
         self.columns = columns
+        self.folded = folded
         self.dimensions = Dimensions(by_name, tuple(sorted(tags)))
         self.group = group if group is not None else group_id(name, tags, self.dimensions)
 
     @property
     def points(self) -> List[BatchPoint]:
+        """The batch points (for a folded batch, only those after the fold's)."""
         points = self._points
         if points is None:
             times, name, values, tags = self.columns

@@ -33,6 +33,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 from kapacitord_tw.tick.gonum import int_div, wrap_int64
 
 __all__ = [
+    "FOLDS",
     "ZERO_TIME",
     "Method",
     "METHODS",
@@ -92,6 +93,17 @@ def mean_float(values, points) -> List[Result]:
 
 def mean_int(values, points) -> List[Result]:
     return [(ZERO_TIME, float(_int_sum(values)) / float(len(values)), -1)]
+
+
+#: The aggregates of float values that a sum and a count answer, as
+#: ``(sum of the values added left to right, their count) -> results``:
+#: what a folding window's child gives (see ``nodes.window``); each is its
+#: reduce function's result for the values themselves.
+FOLDS = {
+    "count": lambda total, n: [(ZERO_TIME, n, -1)],
+    "sum": lambda total, n: [(0, total, -1)],
+    "mean": lambda total, n: [(ZERO_TIME, total / n, -1)],
+}
 
 
 def median_float(values, points) -> List[Result]:

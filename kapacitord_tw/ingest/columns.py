@@ -20,7 +20,9 @@ __all__ = ["ColumnRows"]
 class ColumnRows:
     """Rows ``(series[i], {name: values[i]}, times[i])``, where ``name`` is
     ``names[series[i].measurement]``; a value of None (or a measurement
-    with no name) is a point without that field: ``{}``."""
+    with no name) is a point without that field: ``{}``.  Every other value
+    is a float (columns are parsed only from bodies of float fields): a
+    lane folds them into a window's sum without looking at their type."""
 
     __slots__ = ("series", "values", "times", "names")
 

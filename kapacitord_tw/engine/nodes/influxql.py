@@ -30,7 +30,7 @@ from twisted.internet.threads import deferToThreadPool
 
 from kapacitord_tw.engine.messages import Batch, BatchPoint, Point
 from kapacitord_tw.engine.node import GroupedNode, NodeError, node_type, prop
-from kapacitord_tw.engine.reducers import METHODS, ZERO_TIME, go_type
+from kapacitord_tw.engine.reducers import FOLDS, METHODS, ZERO_TIME, go_type
 from kapacitord_tw.gocompat import go_quote
 
 _MISSING = object()
@@ -94,6 +94,27 @@ class InfluxQLNode(GroupedNode):
         self.outbox.add_fit(fn, values, points,
                             lambda results: self.emit(g, results, points, when))
         return None
+
+    def folds(self) -> bool:
+        """A window before this node may fold its points (``nodes.window``):
+        the method's result is a sum and a count's, and nothing is offloaded."""
+        return self.method_name in FOLDS and self.outbox is None
+
+    def reduce_folded(self, g, b: Batch):
+        """A folding window's batch: the fold's sum and count, and the
+        points after them added as the reduce context would (its type is
+        the fold's first value's, a float; other points are errors)."""
+        total, n = b.folded
+        field = self.field
+        for p in b.points:
+            value = p.fields.get(field, _MISSING)
+            error = self.type_error(value, float)
+            if error is not None:
+                self.error(f"failed to aggregate point in batch: {error}")
+                continue
+            total += value
+            n += 1
+        return self.emit(g, FOLDS[self.method_name](total, n), [], b.tmax)
 
     def new_group(self, first):
         if self.transformation:
@@ -257,6 +278,8 @@ class _AggregateGroup(_Group):
 
     def batch(self, b: Batch):
         node = self.node
+        if b.folded is not None:
+            return node.reduce_folded(self, b)
         columns = b.columns
         if columns is not None and columns[1] == node.field and node.outbox is None:
             # A window's values of this field, one type: reduced without

@@ -130,6 +130,9 @@ class Lane:
                         continue
                 passed += 1
                 if g is not None and when < g.next_emit:
+                    if g.folding:
+                        g.hold(when, fields, tags)
+                        continue
                     # _TimeWindow.hold, inline: the loop's commonest step.
                     times = g.times
                     if times:
@@ -146,8 +149,8 @@ class Lane:
                             g.tags_held.append(tags)
                         elif tags is not g.shared_tags:
                             g.unshare(tags)
-                    else:
-                        g.first(fields, tags)
+                    elif g.first(fields, tags, when):
+                        continue  # folded (or dropped: the emission would purge it)
                     times.append(when)
                     continue
                 # More than buffering (a group's first point, a window to emit): rare.
@@ -299,6 +302,10 @@ class Lane:
                         rejected += 1
                         continue
                 if when < g.next_emit:
+                    if g.folding:  # _TimeWindow.hold of a value to fold, inline
+                        g.fsum += value
+                        g.fn += 1
+                        continue
                     times_held = g.times
                     if times_held:
                         if when < times_held[-1]:
@@ -314,8 +321,8 @@ class Lane:
                             g.tags_held.append(series.tags)
                         elif series.tags is not g.shared_tags:
                             g.unshare(series.tags)
-                    else:
-                        g.first({name: value}, series.tags)
+                    elif g.first({name: value}, series.tags, when):
+                        continue  # folded (or dropped: the emission would purge it)
                     times_held.append(when)
                     continue
                 grouping = series.cache.get(memo_key)

@@ -16,6 +16,14 @@ are kept.  While a group's points arrive in time order (the usual case)
 the window's start is found by bisection and cut off in one slice, not
 point by point.  Batch points are built when a child reads them, and live
 only as long as the batch.
+
+When each point can be in one window only (``every`` at least ``period``)
+a group's points are dropped as soon as its window is emitted, not at the
+next emission: Kapacitor's purge would drop exactly those then.  And when
+the window's one child is ``mean``, ``sum`` or ``count`` of a field, a
+group folds that field's float values into a sum and a count as they come
+(see :class:`_TimeWindow`), so a window holds no point at all: the usual
+alert task then keeps two numbers a group, not every point of ten seconds.
 """
 
 from __future__ import annotations
@@ -45,6 +53,23 @@ class WindowNode(GroupedNode):
         #: reads one object, not one a group (each a memory read that the
         #: caches miss when thousands of groups take a point each)
         self._ends: dict = {}
+        #: each point is in one window at most: a group lets its points go
+        #: once their window is emitted
+        self.disjoint = bool(self.period and self.every >= self.period)
+        #: the field a group folds (see :class:`_TimeWindow`), once known
+        self.fold_field = _UNKNOWN
+
+    def _fold_field(self):
+        """The field whose float values groups fold into a sum and a count:
+        the one child's, when it is a ``mean``, ``sum`` or ``count`` that
+        takes only that (:meth:`InfluxQLNode.folds`); else None."""
+        field = None
+        if self.disjoint and len(self.children) == 1:
+            folds = getattr(self.children[0], "folds", None)
+            if folds is not None and folds():
+                field = self.children[0].field
+        self.fold_field = field
+        return field
 
     def window_end(self, t: int) -> int:
         ends = self._ends
@@ -56,6 +81,8 @@ class WindowNode(GroupedNode):
         return end
 
     def new_group(self, first):
+        if self.fold_field is _UNKNOWN:
+            self._fold_field()  # the children are linked before any message
         if self.period:
             return _TimeWindow(self, first)
         return _CountWindow(self, first)
@@ -82,9 +109,25 @@ class WindowNode(GroupedNode):
         raise NodeError("window does not support batch data")
 
 
+_UNKNOWN = object()
+
+
 class _TimeWindow:
+    """One group's time window.
+
+    Folding (the node's ``fold_field`` set): while the window's points each
+    have that field as a float, only their sum (added left to right, as Go
+    does) and their count are kept, and the child reduces those.  The
+    first point of a window decides: a float of the field starts the fold
+    (``folding``); anything else, or a later point that is not such a
+    float, goes to the lists, behind the fold's points.  A window's first
+    points older than ``next_emit - period`` are the ones Kapacitor's purge
+    drops from the front at the emission; folding, they are dropped as they
+    come, and once a point is folded nothing behind it can be purged.
+    """
+
     __slots__ = ("node", "name", "tags", "by_name", "group", "next_emit", "times", "fields",
-                 "tags_held", "shared_tags", "ordered", "key")
+                 "tags_held", "shared_tags", "ordered", "key", "folding", "fsum", "fn")
 
     def __init__(self, node: WindowNode, first):
         self.node = node
@@ -119,18 +162,31 @@ class _TimeWindow:
         self.tags_held = None
         #: the times are in order (then the window's start is bisected)
         self.ordered = True
+        #: folding: the fold's points are ahead of any in the lists, and
+        #: none is in them yet (a point then only adds to ``fsum``/``fn``)
+        self.folding = False
+        self.fsum = 0.0
+        self.fn = 0
 
     def __len__(self) -> int:
-        return len(self.times)
+        return len(self.times) + self.fn
 
     def _append(self, p) -> None:
         self.hold(p.time, p.fields, p.tags)
 
     def hold(self, t: int, fields: dict, tags: dict) -> None:
         """Buffer one point (``nodes.lane`` has this inline)."""
+        if self.folding:
+            value = fields.get(self.node.fold_field)
+            if type(value) is float:
+                self.fsum += value
+                self.fn += 1
+                return
+            self.folding = False  # the lists go on behind the fold
         times = self.times
         if not times:
-            self.first(fields, tags)
+            if self.first(fields, tags, t):
+                return
         else:
             if t < times[-1]:
                 self.ordered = False
@@ -147,9 +203,21 @@ class _TimeWindow:
                 self.unshare(tags)
         times.append(t)
 
-    def first(self, fields: dict, tags: dict) -> None:
+    def first(self, fields: dict, tags: dict, t: int) -> bool:
         """The fields and tags of the only point held: one field keeps its
-        value only, and the tags are the group's until a point has others."""
+        value only, and the tags are the group's until a point has others.
+        True when the fold took the point instead (or dropped it: it is one
+        the emission's purge would drop), and the lists stay empty."""
+        if not self.fn:
+            field = self.node.fold_field
+            if field is not None and field is not _UNKNOWN:
+                value = fields.get(field)
+                if type(value) is float:
+                    if t >= self.next_emit - self.node.period:
+                        self.fsum += value
+                        self.fn = 1
+                        self.folding = True
+                    return True
         self.shared_tags = tags
         self.tags_held = None
         if len(fields) == 1:
@@ -159,6 +227,7 @@ class _TimeWindow:
         else:
             self.key = None
             self.fields.append(fields)
+        return False
 
     def unshare(self, tags: dict) -> None:
         """A point with other tags than the points held: a list of them."""
@@ -195,15 +264,36 @@ class _TimeWindow:
             if not times:
                 self.ordered = True
 
-    def _batch(self, tmax: int) -> Batch:
-        times = self.times
+    def _batch(self, tmax: int, keep: bool = True) -> Batch:
+        """The window as a batch; ``keep``: the lists go on holding its
+        points (else the batch takes them)."""
+        times, values = self.times, self.fields
+        if keep:
+            times, values = times[:], values[:]
         tags = self.tags_held[:] if self.tags_held is not None else [self.shared_tags] * len(times)
+        folded = (self.fsum, self.fn) if self.fn else None
         if self.key is None or not times:
-            points = list(map(BatchPoint, times, self.fields, tags))
-            return Batch(self.name, self.tags, self.by_name, tmax, points, group=self.group)
+            points = list(map(BatchPoint, times, values, tags))
+            return Batch(self.name, self.tags, self.by_name, tmax, points, group=self.group,
+                         folded=folded)
         # Batch points only if a child reads them (a reducer reads the values).
         return Batch(self.name, self.tags, self.by_name, tmax, None, group=self.group,
-                     columns=(times[:], self.key, self.fields[:], tags))
+                     columns=(times, self.key, values, tags), folded=folded)
+
+    def _emit_disjoint(self, tmax: int) -> Batch:
+        """Each point in one window only: the window's batch, and the group
+        empty (the next emission's purge would drop every point held)."""
+        if not self.fn:  # a fold's first point is kept: nothing behind it is purged
+            self._purge(tmax - self.node.period, True)
+        out = self._batch(tmax, keep=False)
+        self.times = []
+        self.fields = []
+        self.tags_held = None
+        self.ordered = True
+        self.folding = False
+        self.fsum = 0.0
+        self.fn = 0
+        return out
 
     def _advance(self, t: int):
         node = self.node
@@ -214,8 +304,11 @@ class _TimeWindow:
                 return self._batch(t)
             return None
         if t >= self.next_emit:
-            self._purge(self.next_emit - node.period, True)
-            out = self._batch(self.next_emit)
+            if node.disjoint:
+                out = self._emit_disjoint(self.next_emit)
+            else:
+                self._purge(self.next_emit - node.period, True)
+                out = self._batch(self.next_emit)
             nxt = t + node.every
             if node.align:
                 nxt = go_truncate(nxt, node.every)
