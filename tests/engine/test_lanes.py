@@ -46,6 +46,15 @@ SCRIPTS = {
 }
 
 
+def assert_gives_the_same(ex, reference, expected, label):
+    """Every counter, edge and output of ``ex`` is the reference's."""
+    assert counters(ex) == counters(reference), label
+    assert ex.edges() == reference.edges()
+    assert ex.outputs["out"].result() == expected
+    for node in ex.nodes:
+        assert ex.nodes[node].counters == reference.nodes[node].counters, node
+
+
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_the_lane_gives_what_point_by_point_delivery_gives(name):
     ingest = points()  # three hosts and one to skip, strings among the floats
@@ -57,11 +66,7 @@ def test_the_lane_gives_what_point_by_point_delivery_gives(name):
         ex = execution(SCRIPTS[name])
         chunked(ex, ingest, size)
         assert isinstance(ex.nodes["from1"]._lane, Lane)
-        assert counters(ex) == counters(reference), (name, size)
-        assert ex.edges() == reference.edges()
-        assert ex.outputs["out"].result() == expected
-        for node in ex.nodes:
-            assert ex.nodes[node].counters == reference.nodes[node].counters, node
+        assert_gives_the_same(ex, reference, expected, (name, size))
 
 
 def test_the_where_errors_are_counted_and_the_lane_goes_on():
@@ -148,11 +153,7 @@ def test_columns_through_the_lane_give_what_point_by_point_delivery_gives(name):
     for size in (1, 13, 1000):
         ex = execution(SCRIPTS[name])
         fed_as_columns(ex, ingest, size)
-        assert counters(ex) == counters(reference), (name, size)
-        assert ex.edges() == reference.edges()
-        assert ex.outputs["out"].result() == expected
-        for node in ex.nodes:
-            assert ex.nodes[node].counters == reference.nodes[node].counters, node
+        assert_gives_the_same(ex, reference, expected, (name, size))
 
 
 def test_the_columns_errors_are_the_wheres():

@@ -265,32 +265,10 @@ class Lane:
                     grouping = series.cache.get(memo_key)
                     if grouping is None:
                         grouping = series.cache[memo_key] = grouping_of(series)
-                    group = grouping[1]
-                    g = window_groups.get(group)
-                    if g is None:
-                        # A new group: the window's own handling makes it.
-                        if value is None:
-                            break  # no value: the whole way
-                        if test is not None:
-                            try:
-                                ok = test(state, value)
-                            except Exception:
-                                break  # the where's own error, and its count
-                            if not ok:
-                                rejected += 1
-                                if group not in where_groups:
-                                    where_groups[group] = new_where_group(None)
-                                continue
-                        if where is not None and group not in where_groups:
-                            where_groups[group] = new_where_group(None)
-                        handle(Point(measurement, database, retention_policy, series.tags,
-                                     {name: value}, when, grouping[0], group), out)
-                        if out and (len(out) >= EMIT_LIMIT or _perf_ns() - began > EMIT_BUDGET_NS):
-                            spent = True
-                            i += 1
-                            break
-                        continue
-                    slots[series] = g
+                    g = window_groups.get(grouping[1])
+                    if g is not None:
+                        slots[series] = g
+                    # else a new group: the window's own handling makes it, below
                 if value is None:
                     break  # no value: the whole way
                 if test is not None:
@@ -300,8 +278,10 @@ class Lane:
                         break  # the where's own error, and its count
                     if not ok:
                         rejected += 1
+                        if g is None and grouping[1] not in where_groups:
+                            where_groups[grouping[1]] = new_where_group(None)
                         continue
-                if when < g.next_emit:
+                if g is not None and when < g.next_emit:
                     if g.folding:  # _TimeWindow.hold of a value to fold, inline
                         g.fsum += value
                         g.fn += 1
@@ -325,9 +305,14 @@ class Lane:
                         continue  # folded (or dropped: the emission would purge it)
                     times_held.append(when)
                     continue
-                grouping = series.cache.get(memo_key)
-                if grouping is None:
-                    grouping = series.cache[memo_key] = grouping_of(series)
+                # A new group, or a window to emit: the window's own handling.
+                if g is None:  # ``grouping`` is this point's (found above)
+                    if where is not None and grouping[1] not in where_groups:
+                        where_groups[grouping[1]] = new_where_group(None)
+                else:
+                    grouping = series.cache.get(memo_key)
+                    if grouping is None:
+                        grouping = series.cache[memo_key] = grouping_of(series)
                 handle(Point(measurement, database, retention_policy, series.tags,
                              {name: value}, when, grouping[0], grouping[1]), out)
                 if out and (len(out) >= EMIT_LIMIT or _perf_ns() - began > EMIT_BUDGET_NS):
