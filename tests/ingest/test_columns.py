@@ -48,9 +48,9 @@ def rows_of(body: bytes, precision: str, wanted, fields):
     return ("ok", count, [(s.measurement, s.key, f, t) for s, f, t in rows])
 
 
-def columns_of(body: bytes, precision: str, wanted, fields):
+def columns_of(body: bytes, precision: str, wanted, fields, **options):
     keys = SeriesKeys(SeriesTable().intern)
-    parsed = parse_columns(body, precision, NOW, keys, wanted=wanted, fields=fields)
+    parsed = parse_columns(body, precision, NOW, keys, wanted=wanted, fields=fields, **options)
     if parsed is None:
         return None
     handles, measurements, values, times, count = parsed
@@ -61,12 +61,14 @@ def columns_of(body: bytes, precision: str, wanted, fields):
 
 @settings(max_examples=1500, deadline=None)
 @given(body=_bodies, precision=st.sampled_from(["n", "s"]), fields=_projections,
-       extra=st.booleans())
-def test_columns_hold_the_rows_of_every_body_they_take(body, precision, fields, extra):
+       extra=st.booleans(), piece=st.integers(1, 80))
+def test_columns_hold_the_rows_of_every_body_they_take(body, precision, fields, extra, piece):
     wanted = frozenset(fields) | (frozenset({"other"}) if extra else frozenset())
     fields = dict(fields, other=frozenset({"a"})) if extra else fields
     raw = body.encode()
     got = columns_of(raw, precision, wanted, fields)
+    # Taken a few lines at a time (checks and all), the body gives the same.
+    assert columns_of(raw, precision, wanted, fields, piece=piece) == got
     expected = rows_of(raw, precision, wanted, fields)
     if got is None:
         # Bodies the columns leave to rows: other field types, a time out of
@@ -86,6 +88,26 @@ def test_the_benchmark_body_is_parsed_into_columns():
     assert count == len(values) == 500 and values[:3] == [50.0, 80.19, 61.38]
     # No line has a time: the write's one time, one object for every point.
     assert all(t is times[0] for t in times) and times[0] == NOW
+
+
+def test_a_body_is_parsed_a_piece_at_a_time_with_a_call_between_pieces():
+    """A worker gives up its CPU between pieces (``between``): every piece
+    is checked first, then parsed, so a body that turns out not to be plain
+    in its last piece costs no columns."""
+    body = cpu_body(5000)
+    fields = {"cpu": frozenset({"usage_idle"})}
+    whole = columns_of(body, "n", frozenset(fields), fields)
+    assert whole is not None and whole[1] == 5000
+    calls = []
+    assert columns_of(body, "n", frozenset(fields), fields, piece=4096,
+                      between=lambda: calls.append(1)) == whole
+    pieces = len(body) // 4096
+    assert pieces <= len(calls) // 2 <= pieces + 1  # a pass to check, a pass to parse
+    calls.clear()
+    late = body + b"\ncpu,host=x usage_idle=1i"  # an integer: rows decide
+    assert columns_of(late, "n", frozenset(fields), fields, piece=4096,
+                      between=lambda: calls.append(1)) is None
+    assert pieces <= len(calls) <= pieces + 1  # checked, never parsed
 
 
 def test_only_jobs_whose_tasks_read_one_field_of_each_wanted_measurement_are_columnar():

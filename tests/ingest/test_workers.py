@@ -5,6 +5,7 @@ and the daemon shares one ``Series`` per series across workers."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -12,6 +13,9 @@ import sys
 import time
 
 from benchmarks.writes import cpu_body
+from kapacitord_tw.ingest import frames
+from kapacitord_tw.ingest.columnparse import PIECE
+from kapacitord_tw.ingest.worker import serve, yield_cpu
 from kapacitord_tw.ingest.parsing import ParseJob, Parsed
 from kapacitord_tw.ingest.rows import WriteRows
 from tests.http.harness import V1
@@ -319,6 +323,32 @@ def test_workers_yield_the_cpu_to_the_daemon_but_not_to_everyone(write_workers):
         for hog in hogs:
             hog.kill()
             hog.wait()
+
+
+def test_a_worker_gives_up_its_cpu_between_pieces_of_a_body():
+    """Between pieces of a body (columns) and chunks of rows, ``serve`` calls
+    its pause -- in the worker process, ``sched_yield``: at nice 15 a worker
+    still kept a client it had woken waiting up to 2.5 ms for the CPU --
+    and what it sends is the same."""
+    body = cpu_body(5000)
+
+    def frames_of(fields, pause):
+        header = (frames.JOB, 1, False, "n", 0, frozenset({"cpu"}), False, 1 << 30, fields,
+                  False, len(body))
+        out = io.BytesIO()
+        serve(io.BytesIO(frames.frame(header) + body), out, pause=pause)
+        return list(frames.FrameReader().feed(out.getvalue()))
+
+    assert yield_cpu() is os.sched_yield
+    for fields, kind, at_least in (
+            ({"cpu": frozenset({"usage_idle"})}, frames.COLUMNS, 2 * (len(body) // PIECE)),
+            ({}, frames.ROWS, 5000 // frames.FRAME_ROWS)):
+        calls = []
+        paused = frames_of(fields, lambda: calls.append(1))
+        assert len(calls) >= at_least
+        assert paused == frames_of(fields, lambda: None)
+        assert kind in {m[0] for m in paused}
+        assert paused[-1][:3] == (frames.DONE, 1, 5000)
 
 
 def test_writes_whose_subscribers_read_one_field_travel_as_columns(tmp_path, write_workers):
