@@ -226,7 +226,7 @@ def test_a_task_whose_points_turn_dear_gets_smaller_chunks_and_keeps_its_order(m
     perf = _FakePerf()
     monkeypatch.setattr(router, "_perf", perf)
     clock = _StepClock()
-    e = Engine(clock)
+    e = Engine(clock, slice_seconds=0.001)
     cpu = task(e, "cpu", "cpu")
     seen, sizes = [], []
     cost = {"per_row": 100e-6}  # a window closing for every group: 100 µs a point
@@ -248,6 +248,46 @@ def test_a_task_whose_points_turn_dear_gets_smaller_chunks_and_keeps_its_order(m
     assert seen == [T0 + i * S for i in range(600)]
     assert sizes[3:7] == [5, 10, 20, 40]
     assert max(sizes[7:]) > 40
+
+
+def test_a_slice_gets_what_the_reactor_left_of_its_turn_and_at_least_the_floor(monkeypatch):
+    """Time the reactor spends on sockets and worker frames between two
+    slices counts against the turn (a ping read after it waits for both);
+    a slice still gets ``min_slice_seconds``, and one that a write has just
+    scheduled gets the whole turn."""
+    from kapacitord_tw.engine import router
+
+    perf = _FakePerf()
+    monkeypatch.setattr(router, "_perf", perf)
+    clock = _StepClock()
+    e = Engine(clock, slice_seconds=0.001, min_slice_seconds=0.0002, chunk_points=10)
+    cpu = task(e, "cpu", "cpu")
+    sizes = []
+
+    def feed_rows(db, rp, rows):
+        sizes.append(len(rows))
+        perf.now += 15e-6 * len(rows)  # a chunk of 10 points: 0.15 ms
+
+    cpu.feed_rows = feed_rows
+    e.publish_rows(write(["cpu"] * 1000, wanted=e.wanted("db", "rp")))
+    clock.turn()
+    assert sizes == [10] * 7  # the whole 1 ms (the chunk that crosses it ends it)
+    sizes.clear()
+    perf.now += 0.0006  # the reactor read bodies and frames for 0.6 ms
+    clock.turn()
+    assert sizes == [10] * 3  # 0.4 ms left of the turn
+    sizes.clear()
+    perf.now += 0.005  # a long stretch of sockets
+    clock.turn()
+    assert sizes == [10] * 2  # the floor, 0.2 ms
+    while e.queued_points:
+        clock.turn()
+    assert sum(sizes) == 1000 - 100
+    sizes.clear()
+    perf.now += 1.0  # idle: a new write's slice gets the whole turn again
+    e.publish_rows(write(["cpu"] * 1000, wanted=e.wanted("db", "rp")))
+    clock.turn()
+    assert sizes == [10] * 7
 
 
 def test_rows_may_come_grouped_only_when_each_task_reads_one_measurement():
