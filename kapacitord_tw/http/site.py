@@ -224,7 +224,11 @@ class KapacitorSite(server.Site):
         header_timeout: float = 10.0,
         max_connections: int = 1000,
     ):
-        super().__init__(resource, timeout=timeout, reactor=reactor)
+        # Kapacitor reads a POST's query, never a form body: Twisted's form
+        # parsing refused a multipart-typed /write (a bare 400) and cost each
+        # write an e-mail header parse (about a fifth of its request's time).
+        super().__init__(resource, timeout=timeout, reactor=reactor,
+                         parsePOSTFormSubmission=False)
         self.stats = stats
         self.max_body_size = max_body_size
         self.log_enabled = log_enabled

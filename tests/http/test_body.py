@@ -40,3 +40,22 @@ def test_a_large_write_is_never_spooled_to_disk(tmp_path, monkeypatch, write_wor
     assert len(body) > 100_000
     response = h.finish(h.start("POST", f"{V1}/write?db=db&rp=rp", body, auth=ADMIN))
     assert response.code == 204
+
+
+@pytest.mark.parametrize("content_type", [
+    "multipart/form-data; boundary=xyz",
+    "application/x-www-form-urlencoded",
+    "text/plain; charset=utf-8",
+])
+def test_a_write_is_line_protocol_whatever_its_content_type_says(tmp_path, content_type):
+    """Kapacitor reads a POST's query, never a form body: Twisted's form
+    parsing would have refused a multipart-typed write with a bare 400
+    (and cost each write an e-mail header parse)."""
+    from tests.ops.support import record_points
+    h = secured(tmp_path)
+    batches = record_points(h)
+    reply = h.post(f"{V1}/write?db=db&rp=rp", b"cpu,host=a value=1 10\n",
+                   headers={"Content-Type": content_type}, auth=ADMIN)
+    assert reply.code == 204, reply.body
+    assert [(p.measurement, p.fields, p.time) for batch in batches for p in batch] == [
+        ("cpu", (("value", 1.0),), 10)]
