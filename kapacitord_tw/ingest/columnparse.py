@@ -69,9 +69,9 @@ def parse_columns(body: bytes, precision: str, now_ns: int, keys: SeriesKeys, *,
     (handles from ``keys``; a value None: the point lacks the field), or
     None when this body must be parsed as rows.  ``fields`` must pass
     :func:`columnar`.  The body is taken ``piece`` bytes (of whole lines)
-    at a time, and ``between`` is called before the check of every piece
-    and before each piece is parsed: a worker gives up its CPU there (see
-    ``worker.yield_cpu``)."""
+    at a time, and ``between`` is called once before the pieces are checked
+    and again before each piece is parsed: a worker gives up its CPU there
+    (see ``worker.yield_cpu``)."""
     names = single_names(fields) or {}
     if not body.isascii():
         return None
