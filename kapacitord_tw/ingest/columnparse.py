@@ -82,9 +82,10 @@ def parse_columns(body: bytes, precision: str, now_ns: int, keys: SeriesKeys, *,
     # columns.
     plain = _PLAIN[bool(allow_unsigned)][2].fullmatch
     view = memoryview(body)
+    cuts = list(_cuts(body, piece))
     if between is not None:
         between()
-    for start, cut in _cuts(body, piece):
+    for start, cut in cuts:
         if plain(view[start:cut]) is None:
             return None
     mult = _PRECISION_NS.get(precision, 1)
@@ -99,7 +100,7 @@ def parse_columns(body: bytes, precision: str, now_ns: int, keys: SeriesKeys, *,
     values: list = []
     times: list = []
     count = 0
-    for start, cut in _cuts(body, piece):
+    for start, cut in cuts:
         if between is not None:
             between()
         text = body[start:cut].decode("latin-1")
